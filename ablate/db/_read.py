@@ -1,0 +1,211 @@
+"""Read-only queries returning frozen records. Safe on a copy of the database on a laptop."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ablate.db._records import (
+    EpochRecord,
+    ResultRecord,
+    StudyRecord,
+    StudySummary,
+    TrialRecord,
+)
+from ablate.db._schema import (
+    ClassMetricRow,
+    ConfusionRow,
+    EpochMetricRow,
+    EpochRow,
+    ResultRow,
+    StudyRow,
+    TrialRow,
+)
+from ablate.errors import NotFoundError
+from ablate.spec._names import suggest
+
+
+def _study_row(session: Session, name: str) -> StudyRow:
+    row = session.scalar(select(StudyRow).where(StudyRow.name == name))
+    if row is None:
+        names = list(session.scalars(select(StudyRow.name)))
+        hint = suggest(name, names) or (
+            f"; the database holds: {', '.join(sorted(names))}." if names else
+            "; the database holds no studies yet: run 'ablate run STUDY.yaml' first."
+        )
+        raise NotFoundError(f"No study named '{name}' in the results database{hint}")
+    return row
+
+
+def get_study(engine: Engine, name: str) -> StudyRecord:
+    with Session(engine) as session:
+        row = _study_row(session, name)
+        return StudyRecord(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            kind=row.kind,
+            spec=row.spec_json,
+            spec_path=row.spec_path,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+def list_studies(engine: Engine) -> list[StudySummary]:
+    with Session(engine) as session:
+        counts: dict[int, Counter[str]] = {}
+        for study_id, state, n in session.execute(
+            select(TrialRow.study_id, TrialRow.state, func.count()).group_by(
+                TrialRow.study_id, TrialRow.state
+            )
+        ):
+            counts.setdefault(study_id, Counter())[state] = n
+        return [
+            StudySummary(
+                name=row.name,
+                kind=row.kind,
+                description=row.description,
+                counts=dict(counts.get(row.id, Counter())),
+                updated_at=row.updated_at,
+            )
+            for row in session.scalars(select(StudyRow).order_by(StudyRow.name))
+        ]
+
+
+def _trial_record(row: TrialRow) -> TrialRecord:
+    return TrialRecord(
+        id=row.id,
+        number=row.number,
+        run_key=row.run_key,
+        cell_key=row.cell_key,
+        cell=row.cell,
+        params=row.params,
+        seed=row.seed,
+        state=row.state,
+        attempt=row.attempt,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        host=row.host,
+        pid=row.pid,
+        device=row.device,
+        git_commit=row.git_commit,
+        best_epoch=row.best_epoch,
+        objective=row.objective,
+        n_params=row.n_params,
+        flops=row.flops,
+        error=row.error,
+        resumed_from_epoch=row.resumed_from_epoch,
+        config=row.config,
+        versions=row.versions,
+        log_path=row.log_path,
+        batch_size=row.batch_size,
+    )
+
+
+def study_trials(engine: Engine, name: str, *, states: tuple[str, ...] = ()) -> list[TrialRecord]:
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        query = select(TrialRow).where(TrialRow.study_id == study.id)
+        if states:
+            query = query.where(TrialRow.state.in_(states))
+        return [_trial_record(r) for r in session.scalars(query.order_by(TrialRow.id))]
+
+
+def study_results(engine: Engine, name: str, *, split: str) -> list[ResultRecord]:
+    """Final metrics of every complete trial of a study on ``split``."""
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        rows = session.execute(
+            select(TrialRow, ResultRow)
+            .join(ResultRow, ResultRow.trial_id == TrialRow.id)
+            .where(TrialRow.study_id == study.id, TrialRow.state == "complete")
+            .where(ResultRow.split == split)
+            .order_by(TrialRow.id)
+        )
+        return [
+            ResultRecord(
+                trial_id=t.id,
+                cell_key=t.cell_key,
+                cell=t.cell,
+                params=t.params,
+                seed=t.seed,
+                split=r.split,
+                epoch=r.epoch,
+                accuracy=r.accuracy,
+                kappa=r.kappa,
+                macro_f1=r.macro_f1,
+                loss=r.loss,
+            )
+            for t, r in rows
+        ]
+
+
+def class_accuracy(engine: Engine, trial_ids: list[int], *, split: str) -> dict[int, list[float]]:
+    """Per-class accuracy by trial id, in class order."""
+    out: dict[int, list[float]] = {}
+    with Session(engine) as session:
+        for row in session.scalars(
+            select(ClassMetricRow)
+            .where(ClassMetricRow.trial_id.in_(trial_ids), ClassMetricRow.split == split)
+            .order_by(ClassMetricRow.trial_id, ClassMetricRow.class_index)
+        ):
+            out.setdefault(row.trial_id, []).append(row.accuracy)
+    return out
+
+
+def confusion(engine: Engine, trial_ids: list[int], *, split: str) -> dict[int, list[list[int]]]:
+    """Confusion matrices (rows = true class) by trial id."""
+    out: dict[int, list[list[int]]] = {}
+    with Session(engine) as session:
+        for row in session.scalars(
+            select(ConfusionRow).where(
+                ConfusionRow.trial_id.in_(trial_ids), ConfusionRow.split == split
+            )
+        ):
+            matrix = out.setdefault(row.trial_id, [])
+            while len(matrix) <= row.true_class:
+                matrix.append([])
+            line = matrix[row.true_class]
+            while len(line) <= row.pred_class:
+                line.append(0)
+            line[row.pred_class] = row.count
+    return out
+
+
+def epochs(engine: Engine, trial_ids: list[int]) -> dict[int, list[EpochRecord]]:
+    out: dict[int, list[EpochRecord]] = {}
+    with Session(engine) as session:
+        for row in session.scalars(
+            select(EpochRow)
+            .where(EpochRow.trial_id.in_(trial_ids))
+            .order_by(EpochRow.trial_id, EpochRow.epoch)
+        ):
+            out.setdefault(row.trial_id, []).append(
+                EpochRecord(
+                    trial_id=row.trial_id,
+                    epoch=row.epoch,
+                    train_loss=row.train_loss,
+                    val_loss=row.val_loss,
+                    val_accuracy=row.val_accuracy,
+                    lr=row.lr,
+                    seconds=row.seconds,
+                )
+            )
+    return out
+
+
+def epoch_metrics(engine: Engine, trial_ids: list[int]) -> dict[int, dict[str, list[float]]]:
+    """Extras per epoch (loss terms, exchanged fraction…) by trial id and name."""
+    out: dict[int, dict[str, list[float]]] = {}
+    with Session(engine) as session:
+        for row in session.scalars(
+            select(EpochMetricRow)
+            .where(EpochMetricRow.trial_id.in_(trial_ids))
+            .order_by(EpochMetricRow.trial_id, EpochMetricRow.epoch)
+        ):
+            out.setdefault(row.trial_id, {}).setdefault(row.name, []).append(row.value)
+    return out

@@ -1,0 +1,162 @@
+"""ablate's own tables, next to Optuna's in the same database.
+
+Every number a table or slide shows is a row here, traceable to its trial, resolved config,
+seed, code version and machine. Confusion matrices are rows (one per cell of the matrix) so
+that plain SQL can query them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MetaRow(Base):
+    __tablename__ = "ablate_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class StudyRow(Base):
+    __tablename__ = "ablate_study"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))  # grid | search
+    spec_text: Mapped[str] = mapped_column(Text)  # the YAML as written
+    spec_json: Mapped[dict] = mapped_column(JSON)  # the validated spec, defaults filled in
+    spec_path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TrialRow(Base):
+    """One attempt at one run (a cell at a seed). A retried run gets a new row, same run_key."""
+
+    __tablename__ = "ablate_trial"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("ablate_study.id", ondelete="CASCADE"))
+    optuna_trial_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    number: Mapped[int] = mapped_column(Integer)  # the Optuna trial number
+    run_key: Mapped[str] = mapped_column(String(40))
+    cell_key: Mapped[str] = mapped_column(Text)
+    cell: Mapped[dict] = mapped_column(JSON)
+    params: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # running | complete | failed | pruned
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    config: Mapped[dict] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(64), default="")
+    versions: Mapped[dict] = mapped_column(JSON, default=dict)
+    git_commit: Mapped[str] = mapped_column(String(64), default="")
+    resumed_from_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    best_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flops: Mapped[float | None] = mapped_column(Float, nullable=True)
+    batch_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    log_path: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        Index("ix_ablate_trial_study_state", "study_id", "state"),
+        Index("ix_ablate_trial_run_key", "run_key"),
+    )
+
+
+class EpochRow(Base):
+    __tablename__ = "ablate_epoch"
+    trial_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
+    train_loss: Mapped[float] = mapped_column(Float)
+    val_loss: Mapped[float] = mapped_column(Float)
+    val_accuracy: Mapped[float] = mapped_column(Float)
+    lr: Mapped[float] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class EpochMetricRow(Base):
+    """Loss terms and extras per epoch (e.g. loss.deep_supervision, cen.exchanged_fraction)."""
+    __tablename__ = "ablate_epoch_metric"
+    trial_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class ResultRow(Base):
+    """Final metrics of a complete trial on one split, taken at the best-validation epoch."""
+
+    __tablename__ = "ablate_result"
+    trial_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True
+    )
+    split: Mapped[str] = mapped_column(String(8), primary_key=True)  # val | test
+    epoch: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[float] = mapped_column(Float)
+    kappa: Mapped[float] = mapped_column(Float)
+    macro_f1: Mapped[float] = mapped_column(Float)
+    loss: Mapped[float] = mapped_column(Float)
+    n_samples: Mapped[int] = mapped_column(Integer)
+
+
+class ClassMetricRow(Base):
+    __tablename__ = "ablate_class_metric"
+    trial_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True
+    )
+    split: Mapped[str] = mapped_column(String(8), primary_key=True)
+    class_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_name: Mapped[str] = mapped_column(String(64))
+    accuracy: Mapped[float] = mapped_column(Float)  # recall of the class
+    support: Mapped[int] = mapped_column(Integer)
+
+
+class ConfusionRow(Base):
+    __tablename__ = "ablate_confusion"
+    trial_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True
+    )
+    split: Mapped[str] = mapped_column(String(8), primary_key=True)
+    true_class: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pred_class: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Base",
+    "ClassMetricRow",
+    "ConfusionRow",
+    "EpochMetricRow",
+    "EpochRow",
+    "MetaRow",
+    "ResultRow",
+    "StudyRow",
+    "TrialRow",
+]

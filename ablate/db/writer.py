@@ -1,0 +1,170 @@
+"""Writes. Only the scheduler calls these, each inside one ``session_scope`` transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ablate.db._records import EpochValues, SplitMetrics
+from ablate.db._schema import (
+    ClassMetricRow,
+    ConfusionRow,
+    EpochMetricRow,
+    EpochRow,
+    ResultRow,
+    StudyRow,
+    TrialRow,
+)
+from ablate.spec import CLASS_NAMES
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def upsert_study(
+    session: Session,
+    *,
+    name: str,
+    description: str,
+    kind: str,
+    spec_json: dict[str, Any],
+    spec_text: str,
+    spec_path: str,
+) -> int:
+    """Create the study row, or refresh its stored spec (trials are kept). Returns its id."""
+    row = session.scalar(select(StudyRow).where(StudyRow.name == name))
+    now = utcnow()
+    if row is None:
+        row = StudyRow(name=name, created_at=now, kind=kind, spec_text=spec_text)
+        session.add(row)
+    row.description, row.kind, row.spec_json = description, kind, spec_json
+    row.spec_text, row.spec_path, row.updated_at = spec_text, spec_path, now
+    session.flush()
+    return row.id
+
+
+def start_trial(session: Session, **fields: Any) -> int:
+    """Insert a RUNNING trial row; ``fields`` are TrialRow columns. Returns the row id."""
+    now = utcnow()
+    row = TrialRow(state="running", started_at=now, heartbeat_at=now, **fields)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def touch_trials(session: Session, trial_ids: list[int]) -> None:
+    """Heartbeat: the owning scheduler is alive and these trials are still training."""
+    if trial_ids:
+        session.execute(
+            update(TrialRow).where(TrialRow.id.in_(trial_ids)).values(heartbeat_at=utcnow())
+        )
+
+
+def record_epoch(session: Session, trial_id: int, values: EpochValues) -> None:
+    """Store one epoch (replacing a row of the same epoch, so replays are idempotent)."""
+    session.execute(
+        delete(EpochMetricRow).where(
+            EpochMetricRow.trial_id == trial_id, EpochMetricRow.epoch == values.epoch
+        )
+    )
+    session.merge(
+        EpochRow(
+            trial_id=trial_id,
+            epoch=values.epoch,
+            train_loss=values.train_loss,
+            val_loss=values.val_loss,
+            val_accuracy=values.val_accuracy,
+            lr=values.lr,
+            seconds=values.seconds,
+        )
+    )
+    session.add_all(
+        EpochMetricRow(trial_id=trial_id, epoch=values.epoch, name=name, value=float(value))
+        for name, value in sorted(values.extras.items())
+    )
+    session.execute(update(TrialRow).where(TrialRow.id == trial_id).values(heartbeat_at=utcnow()))
+
+
+def _add_split(session: Session, trial_id: int, metrics: SplitMetrics) -> None:
+    session.add(
+        ResultRow(
+            trial_id=trial_id,
+            split=metrics.split,
+            epoch=metrics.epoch,
+            accuracy=metrics.accuracy,
+            kappa=metrics.kappa,
+            macro_f1=metrics.macro_f1,
+            loss=metrics.loss,
+            n_samples=metrics.n_samples,
+        )
+    )
+    for index, (accuracy, support) in enumerate(
+        zip(metrics.class_accuracy, metrics.class_support, strict=True)
+    ):
+        name = CLASS_NAMES[index] if index < len(CLASS_NAMES) else f"class {index}"
+        session.add(
+            ClassMetricRow(
+                trial_id=trial_id,
+                split=metrics.split,
+                class_index=index,
+                class_name=name,
+                accuracy=accuracy,
+                support=support,
+            )
+        )
+    for true_class, row in enumerate(metrics.confusion):
+        for pred_class, count in enumerate(row):
+            session.add(
+                ConfusionRow(
+                    trial_id=trial_id,
+                    split=metrics.split,
+                    true_class=true_class,
+                    pred_class=pred_class,
+                    count=count,
+                )
+            )
+
+
+def complete_trial(
+    session: Session,
+    trial_id: int,
+    *,
+    best_epoch: int,
+    objective: float,
+    splits: list[SplitMetrics],
+    n_params: int | None,
+    flops: float | None,
+    batch_size: int | None,
+) -> None:
+    for metrics in splits:
+        _add_split(session, trial_id, metrics)
+    session.execute(
+        update(TrialRow)
+        .where(TrialRow.id == trial_id)
+        .values(
+            state="complete",
+            finished_at=utcnow(),
+            best_epoch=best_epoch,
+            objective=objective,
+            n_params=n_params,
+            flops=flops,
+            batch_size=batch_size,
+        )
+    )
+
+
+def end_trial(session: Session, trial_id: int, *, state: str, error: str = "") -> None:
+    """Mark a trial failed or pruned (with its traceback or reason)."""
+    session.execute(
+        update(TrialRow)
+        .where(TrialRow.id == trial_id)
+        .values(state=state, finished_at=utcnow(), error=error)
+    )
+
+
+def set_trial_fields(session: Session, trial_id: int, **fields: Any) -> None:
+    session.execute(update(TrialRow).where(TrialRow.id == trial_id).values(**fields))

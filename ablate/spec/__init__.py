@@ -1,0 +1,45 @@
+"""The typed, validated study: YAML in, frozen pydantic models out (no torch here)."""
+
+from ablate.spec._catalog import CLASS_NAMES, FUSIONS, MODALITIES, VISIT_BRANCHES
+from ablate.spec._data import DataSpec
+from ablate.spec._load import load_study, parse_study
+from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
+from ablate.spec._resolve import TrialConfig, cell_key, grid_cells, grid_trials, resolve
+from ablate.spec._study import (
+    ObjectiveSpec,
+    ParamSpec,
+    PrunerSpec,
+    Reference,
+    ResourceSpec,
+    SearchSpec,
+    StudySpec,
+)
+from ablate.spec._train import TrainSpec
+
+__all__ = [
+    "CLASS_NAMES",
+    "FUSIONS",
+    "MODALITIES",
+    "VISIT_BRANCHES",
+    "DataSpec",
+    "FusionOptions",
+    "ImageBranchSpec",
+    "LossSpec",
+    "ModelSpec",
+    "ObjectiveSpec",
+    "ParamSpec",
+    "PrunerSpec",
+    "Reference",
+    "ResourceSpec",
+    "SearchSpec",
+    "StudySpec",
+    "TrainSpec",
+    "TrialConfig",
+    "VisitBranchSpec",
+    "cell_key",
+    "grid_cells",
+    "grid_trials",
+    "load_study",
+    "parse_study",
+    "resolve",
+]

@@ -1,0 +1,152 @@
+"""From a study to its trials: dotted-path overrides, grid cells, resolved trial configs."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ablate.spec._base import Frozen
+from ablate.spec._data import DataSpec
+from ablate.spec._model import LossSpec, ModelSpec
+from ablate.spec._names import suggest
+from ablate.spec._study import OVERRIDABLE_SECTIONS, ObjectiveSpec, Scalar, StudySpec
+from ablate.spec._train import TrainSpec
+
+
+class SpecPathError(ValueError):
+    """A semantic problem at a location (a tuple like ('grid', 'model.fusion', 2))."""
+
+    def __init__(
+        self, loc: tuple[str | int, ...], message: str, *, error: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.error = error  # the pydantic error behind it, for its own wording
+
+
+class TrialConfig(Frozen):
+    """Everything one trial needs, fully resolved; stored in the database and in checkpoints."""
+
+    study: str
+    data: DataSpec
+    model: ModelSpec
+    loss: LossSpec
+    train: TrainSpec
+    objective: ObjectiveSpec
+    seed: int
+    cell: dict[str, Scalar] = {}
+    params: dict[str, Scalar] = {}
+
+    @property
+    def run_key(self) -> str:
+        """The run's identity: a hash of what it trains (config + seed), not its trial number."""
+        payload = self.model_dump(mode="json", include={"data", "model", "loss", "train", "seed"})
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def cell_key(cell: dict[str, Scalar]) -> str:
+    """A canonical text for a grid cell, used to group seeds into one table row."""
+    return json.dumps(cell, sort_keys=True, separators=(",", ":"))
+
+
+def check_path(path: str, loc: tuple[str | int, ...]) -> None:
+    """Raise SpecPathError unless ``path`` names a field of data/model/loss/train."""
+    parts = path.split(".")
+    sections = {"data": DataSpec, "model": ModelSpec, "loss": LossSpec, "train": TrainSpec}
+    if parts[0] not in sections:
+        raise SpecPathError(
+            loc,
+            f"Unknown setting '{path}'{suggest(parts[0], OVERRIDABLE_SECTIONS)} "
+            f"A grid or search key starts with one of: {', '.join(OVERRIDABLE_SECTIONS)}.",
+        )
+    model: type[BaseModel] = sections[parts[0]]
+    for depth, part in enumerate(parts[1:], start=1):
+        fields = model.model_fields
+        if part not in fields:
+            where = ".".join(parts[:depth])
+            raise SpecPathError(
+                loc, f"Unknown setting '{path}': '{where}' has no field '{part}'"
+                f"{suggest(part, list(fields)) or '.'}"
+            )
+        annotation = fields[part].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        elif depth < len(parts) - 1:
+            raise SpecPathError(loc, f"Unknown setting '{path}': '{part}' has no sub-fields.")
+
+
+def _set_dotted(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def resolve(
+    spec: StudySpec, *, seed: int, cell: dict[str, Scalar], params: dict[str, Scalar] | None = None
+) -> TrialConfig:
+    """The trial config for one grid cell (and searched values) at one seed."""
+    params = params or {}
+    tree = spec.model_dump(mode="json", include=set(OVERRIDABLE_SECTIONS) | {"objective"})
+    for path, value in {**cell, **params}.items():
+        _set_dotted(tree, path, value)
+    return TrialConfig.model_validate(
+        {**tree, "study": spec.name, "seed": seed, "cell": cell, "params": params}
+    )
+
+
+def grid_cells(spec: StudySpec) -> list[dict[str, Scalar]]:
+    """Every combination of the grid's factor values, in file order ([{}] without a grid)."""
+    keys = list(spec.grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*spec.grid.values())]
+
+
+def grid_trials(spec: StudySpec) -> list[TrialConfig]:
+    """Cells × seeds for a grid study, cell-major so early results cover every cell."""
+    return [resolve(spec, seed=s, cell=c) for s in spec.seeds for c in grid_cells(spec)]
+
+
+def check_semantics(spec: StudySpec) -> None:
+    """Checks that need the whole study: grid paths and values, baseline, search params."""
+    for path, values in spec.grid.items():
+        check_path(path, ("grid", path))
+        if not values:
+            raise SpecPathError(("grid", path), f"grid factor '{path}' lists no values")
+        for index, value in enumerate(values):
+            try:
+                resolve(spec, seed=spec.seeds[0], cell={path: value})
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                raise SpecPathError(
+                    ("grid", path, index),
+                    f"Bad value {value!r} for '{path}': {error['msg']}",
+                    error={**error, "loc": ("grid", path, index)},
+                ) from None
+    if spec.baseline is not None:
+        for path, value in spec.baseline.items():
+            if path not in spec.grid:
+                raise SpecPathError(
+                    ("baseline", path),
+                    f"baseline names '{path}', which is not a grid factor"
+                    f"{suggest(path, list(spec.grid)) or '.'}",
+                )
+            if value not in spec.grid[path]:
+                raise SpecPathError(
+                    ("baseline", path),
+                    f"baseline value {value!r} for '{path}' is not in the grid {spec.grid[path]}",
+                )
+    if spec.search is not None:
+        for path in spec.search.params:
+            check_path(path, ("search", "params", path))
+            if path in spec.grid:
+                raise SpecPathError(
+                    ("search", "params", path),
+                    f"'{path}' is both a grid factor and a searched parameter; keep one",
+                )

@@ -1,0 +1,136 @@
+"""The whole study file: fixed settings, the ablation grid, the search space."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ablate.spec._base import Frozen
+from ablate.spec._catalog import OBJECTIVE_METRICS, PRUNERS, SAMPLERS
+from ablate.spec._data import DataSpec
+from ablate.spec._model import LossSpec, ModelSpec
+from ablate.spec._names import check_name
+from ablate.spec._train import TrainSpec
+
+Scalar = bool | int | float | str | None
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OVERRIDABLE_SECTIONS = ("data", "model", "loss", "train")
+
+
+class ParamSpec(Frozen):
+    """One searched parameter: a float/int range or a list of choices."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = Field(None, gt=0.0)
+    integer: bool = False
+    choices: list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> ParamSpec:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either 'choices' or 'low'/'high', not both")
+            if not self.choices:
+                raise ValueError("'choices' is empty; list at least one value")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("a searched parameter needs 'low' and 'high' (or 'choices')")
+        if self.low > self.high:
+            raise ValueError(f"'low' ({self.low}) is above 'high' ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("'log: true' needs 'low' > 0")
+        return self
+
+
+class PrunerSpec(Frozen):
+    kind: str = "median"
+    warmup_epochs: int = Field(5, ge=0)
+    startup_trials: int = Field(5, ge=0)
+    percentile: float = Field(25.0, gt=0.0, lt=100.0)
+    patience: int = Field(3, ge=1)
+    min_resource: int = Field(1, ge=1)
+    reduction_factor: int = Field(3, ge=2)
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return check_name(value, PRUNERS, "pruner")
+
+
+class SearchSpec(Frozen):
+    n_trials: int = Field(20, ge=1, le=100_000)
+    sampler: str = "tpe"
+    params: dict[str, ParamSpec]
+    pruner: PrunerSpec = PrunerSpec(kind="none")
+
+    @field_validator("sampler")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return check_name(value, SAMPLERS, "sampler")
+
+
+class ObjectiveSpec(Frozen):
+    metric: str = "val_accuracy"
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return check_name(value, OBJECTIVE_METRICS, "objective metric")
+
+
+class Reference(Frozen):
+    """A published number shown apart from measured rows, e.g. Cao et al. 2020."""
+
+    label: str
+    test_accuracy: float | None = None
+    test_kappa: float | None = None
+    test_macro_f1: float | None = None
+
+
+class ResourceSpec(Frozen):
+    max_retries: int = Field(2, ge=0, le=100)
+    gpu_memory_gb: float | None = Field(None, gt=0.0)
+
+
+class StudySpec(Frozen):
+    name: str
+    description: str = ""
+    data: DataSpec = DataSpec()
+    model: ModelSpec = ModelSpec()
+    loss: LossSpec = LossSpec()
+    train: TrainSpec = TrainSpec()
+    grid: dict[str, list[Scalar]] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    baseline: dict[str, Scalar] | None = None
+    references: list[Reference] = Field(default_factory=list)
+    search: SearchSpec | None = None
+    objective: ObjectiveSpec = ObjectiveSpec()
+    resources: ResourceSpec = ResourceSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"study name '{value}' must be 1-64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("list at least one seed, e.g. seeds: [0, 1, 2]")
+        if len(set(value)) != len(value):
+            raise ValueError(f"seeds {value} repeat a value; each seed must appear once")
+        return value
+
+    @property
+    def kind(self) -> Literal["grid", "search"]:
+        return "search" if self.search is not None else "grid"
