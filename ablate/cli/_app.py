@@ -1,0 +1,79 @@
+"""The Typer app and the one place where library errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+from rich.console import Console
+
+from ablate.errors import AblateError
+
+app = typer.Typer(
+    name="ablate",
+    help=(
+        "Ablation studies for multimodal deep learning: define a study in YAML, train every "
+        "cell × seed on free GPUs or CPU slots, store everything in a results database, and "
+        "turn it into tables, figures and slides."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+STORAGE_HELP = (
+    "Results database URL: sqlite:///path.sqlite or postgresql+psycopg://user@host/db. "
+    "Default: $ABLATE_STORAGE, else sqlite:///db/ablate.sqlite."
+)
+
+
+def storage_url(option: str | None) -> str:
+    """The storage URL from --storage, $ABLATE_STORAGE, or the default SQLite file."""
+    from ablate.db import DEFAULT_STORAGE
+
+    return option or os.environ.get("ABLATE_STORAGE") or DEFAULT_STORAGE
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    if debug:
+        os.environ["ABLATE_DEBUG"] = "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; an AblateError becomes one line on stderr and its exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except AblateError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]")
+        sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] unexpected {exc.__class__.__name__}: {exc} "
+            "(run again with --debug for the traceback, and please report it)",
+            highlight=False,
+        )
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""(commands are added by the issue that builds them)"""
