@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,7 +61,7 @@ class TrialRow(Base):
     cell: Mapped[dict] = mapped_column(JSON)
     params: Mapped[dict] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16))  # running | complete | failed | pruned
+    state: Mapped[str] = mapped_column(String(16))  # running|complete|failed|pruned|interrupted
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     config: Mapped[dict] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime)
@@ -82,6 +83,16 @@ class TrialRow(Base):
     __table_args__ = (
         Index("ix_ablate_trial_study_state", "study_id", "state"),
         Index("ix_ablate_trial_run_key", "run_key"),
+        # The claim: at most one live (running) or complete attempt per run. Inserting a
+        # running row is how a scheduler claims a run; losing the race is an IntegrityError.
+        Index(
+            "uq_ablate_trial_live_run",
+            "study_id",
+            "run_key",
+            unique=True,
+            sqlite_where=text("state IN ('running', 'complete')"),
+            postgresql_where=text("state IN ('running', 'complete')"),
+        ),
     )
 
 
