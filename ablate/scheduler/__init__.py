@@ -1,0 +1,1 @@
+"""Scheduling trials onto devices: GPU/CPU slots, processes, Slurm array jobs."""
