@@ -1,1 +1,172 @@
-"""(commands are added by the issue that builds them)"""
+"""``ablate run`` and ``ablate status``: train a study (resumably) and watch it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+
+from ablate.cli._app import STORAGE_HELP, app, console, storage_url
+from ablate.errors import UsageError
+
+
+def _plan_table(spec, done: set[str]) -> Table:  # noqa: ANN001 (StudySpec, imported lazily)
+    from ablate.spec import grid_trials
+
+    table = Table(title=f"{spec.name}: {spec.kind} study", title_justify="left")
+    for column in [*spec.grid, "seed", "run key", "state"]:
+        table.add_column(column)
+    if spec.search is not None:
+        table.caption = (
+            f"search: {spec.search.n_trials} trials sampled by {spec.search.sampler} over "
+            f"{', '.join(spec.search.params)}; pruner {spec.search.pruner.kind}"
+        )
+        return table
+    for config in grid_trials(spec):
+        state = "complete" if config.run_key in done else "to run"
+        table.add_row(*[str(v) for v in config.cell.values()], str(config.seed), config.run_key, state)
+    return table
+
+
+def _snapshot_view(snapshot) -> Group:  # noqa: ANN001
+    table = Table(expand=False, title_justify="left",
+                  title=f"{snapshot.study}: {snapshot.complete}/{snapshot.total} complete, "
+                        f"{snapshot.running} running, {snapshot.failed} failed, "
+                        f"{snapshot.pruned} pruned")
+    for column in ("device", "trial", "cell", "seed", "epoch", "val acc", "ETA"):
+        table.add_column(column)
+    for slot in snapshot.slots:
+        eta = f"{slot.eta_s:.0f}s" if slot.eta_s is not None else "…"
+        acc = f"{slot.val_accuracy * 100:.1f}" if slot.val_accuracy is not None else "…"
+        table.add_row(slot.slot, str(slot.trial), slot.cell, str(slot.seed),
+                      f"{slot.epoch}/{slot.epochs}", acc, eta)
+    parts = [table]
+    if snapshot.message:
+        parts.append(f"[yellow]{snapshot.message}[/]")
+    return Group(*parts)
+
+
+@app.command("run")
+def run(
+    study_file: Path = typer.Argument(..., help="The study YAML, e.g. studies/quickstart.yaml."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list the runs; train nothing."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    gpus: str = typer.Option("auto", "--gpus", help="'auto' (free GPUs, else CPU), '0,2', or 'cpu'."),
+    per_gpu: int = typer.Option(1, "--per-gpu", min=1, help="Trials packed on one GPU."),
+    min_free_mem: float = typer.Option(2.0, "--min-free-mem", min=0.0,
+                                       help="GiB a GPU must have free to take a trial."),
+    cpu_slots: int = typer.Option(1, "--cpu-slots", min=1, help="Parallel trials without GPUs."),
+    threads: int | None = typer.Option(None, "--threads-per-slot", min=1,
+                                       help="Torch threads per CPU slot (default: cores / slots)."),
+    checkpoint_dir: Path = typer.Option(Path("db/checkpoints"), "--checkpoint-dir",
+                                        help="Epoch checkpoints (share it between machines to resume "
+                                             "each other's runs)."),
+    data_dir: Path = typer.Option(Path("db/data"), "--data-dir",
+                                  help="Where built-in synthetic data is generated and cached."),
+    log_dir: Path = typer.Option(Path("db/logs"), "--log-dir", help="One log file per trial."),
+    stale_after: float = typer.Option(120.0, "--stale-after", min=5.0,
+                                      help="Seconds without a heartbeat before another process "
+                                           "takes over a running trial."),
+    retry_failed: bool = typer.Option(False, "--retry-failed",
+                                      help="Give runs that failed for good new tries."),
+    live: bool = typer.Option(True, "--live/--no-live", help="Live view of the running trials."),
+) -> None:
+    """Run a study: every grid cell × seed (or the searched trials), resumably.
+
+    Rerun the same command after a power cut, crash or Ctrl-C: complete trials are kept,
+    interrupted ones continue from their last epoch checkpoint, nothing runs twice.
+    """
+    from ablate.spec import load_study
+
+    spec, text = load_study(study_file)  # validate first: bad input never touches the database
+    url = storage_url(storage)
+    if dry_run:
+        console.print(_plan_table(spec, _complete_run_keys(url, spec.name)))
+        return
+    from ablate.scheduler import DevicePool, RunOptions, run_study
+
+    mem = spec.resources.gpu_memory_gb
+    pool = DevicePool(gpus=gpus, per_gpu=per_gpu, min_free_mem_gb=min_free_mem,
+                      mem_estimate_gb=mem, cpu_slots=cpu_slots, threads_per_slot=threads)
+    options = RunOptions(
+        storage_url=url, data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
+        stale_after_s=stale_after, retry_failed=retry_failed,
+        fault=os.environ.get("ABLATE_INJECT_FAULT"),
+    )
+    console.print(f"[bold]{spec.name}[/]: {spec.description or spec.kind + ' study'} "
+                  f"on {', '.join(pool.describe())}", highlight=False)
+    with Live(console=console, refresh_per_second=4, transient=True, auto_refresh=live) as view:
+        def on_update(snapshot) -> None:  # noqa: ANN001
+            for event in snapshot.events:
+                console.print(f"  {event}", highlight=False)
+            if live:
+                view.update(_snapshot_view(snapshot))
+
+        summary = run_study(spec, spec_text=text, spec_path=str(study_file), pool=pool,
+                            options=options, on_update=on_update)
+    if summary.already_complete:
+        console.print(f"Study '{spec.name}' is complete: {summary.complete}/{summary.total} runs "
+                      f"done; nothing to train. See 'ablate table --study {spec.name}'.")
+        return
+    console.print(f"{spec.name}: {summary.complete}/{summary.total} complete, {summary.failed} "
+                  f"failed attempts, {summary.pruned} pruned; trained {summary.trained} trial(s) now.")
+    for item in summary.gave_up:
+        console.print(f"[red]gave up on[/] {item} after {spec.resources.max_retries + 1} failures "
+                      "(see 'ablate status'; rerun with --retry-failed)")
+    if summary.stopped:
+        console.print("Stopped. Run the same command again to continue where it stopped.")
+        raise typer.Exit(130)
+    if summary.gave_up:
+        raise typer.Exit(1)
+    console.print(f"Table: ablate table --study {spec.name}")
+
+
+def _complete_run_keys(url: str, name: str) -> set[str]:
+    from ablate.db import has_schema, make_engine, sqlite_path, study_trials
+    from ablate.errors import NotFoundError
+
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return set()
+    engine = make_engine(url, create=False)
+    if not has_schema(engine):
+        return set()
+    try:
+        return {t.run_key for t in study_trials(engine, name, states=("complete",))}
+    except NotFoundError:
+        return set()
+
+
+@app.command("status")
+def status(
+    study: str | None = typer.Option(None, "--study", help="One study (default: all)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """What is running, done and failed (and why), from the database."""
+    from ablate.db import list_studies, make_engine
+    from ablate.scheduler.status import study_status
+
+    engine = make_engine(storage_url(storage), create=False)
+    names = [study] if study else [s.name for s in list_studies(engine)]
+    if not names:
+        raise UsageError("The results database holds no studies yet; run 'ablate run STUDY.yaml'.")
+    for name in names:
+        info = study_status(engine, name)
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(info.counts.items())) or "no trials"
+        console.print(f"[bold]{info.name}[/] ({info.kind}): {counts}", highlight=False)
+        if not info.trials:
+            continue
+        table = Table()
+        for column in ("trial", "cell", "seed", "state", "attempt", "epoch", "host/device",
+                       "heartbeat", "why / log"):
+            table.add_column(column)
+        for t in info.trials:
+            why = t.error.strip().splitlines()[0] if t.error.strip() else t.log_path
+            table.add_row(str(t.number), ", ".join(f"{k}={v}" for k, v in t.cell.items()),
+                          str(t.seed), t.state, str(t.attempt), f"{t.epoch}/{t.epochs}",
+                          f"{t.host} {t.device}", f"{t.heartbeat_age_s:.0f}s ago", why)
+        console.print(table)

@@ -1,0 +1,44 @@
+"""A snapshot of a running study for live display (the scheduler never prints)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SlotView:
+    slot: str
+    trial: int | None = None
+    cell: str = ""
+    seed: int | None = None
+    epoch: int = 0
+    epochs: int = 0
+    val_accuracy: float | None = None
+    eta_s: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    study: str
+    total: int  # runs the study needs (grid cells × seeds, or n_trials)
+    complete: int
+    failed: int
+    pruned: int
+    running: int
+    slots: tuple[SlotView, ...] = ()
+    message: str = ""
+    events: tuple[str, ...] = field(default_factory=tuple)  # things worth a line of their own
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    study: str
+    total: int
+    complete: int
+    failed: int
+    pruned: int
+    trained: int  # trials this invocation started
+    already_complete: bool
+    gave_up: tuple[str, ...] = ()
+    stopped: bool = False

@@ -1,0 +1,518 @@
+"""The study loop: claim runs, start workers on free slots, record what they say.
+
+The scheduler process is the only writer of the database and the only one that talks to
+Optuna. Rerunning the same command after a power cut, a crash or Ctrl-C continues the study:
+complete runs are kept, interrupted ones resume from their last epoch checkpoint.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from ablate.data import ensure_dataset
+from ablate.db import EpochValues, SplitMetrics, ensure_schema, make_engine, session_scope, writer
+from ablate.errors import UsageError
+from ablate.scheduler import _ledger
+from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study, sample_trial
+from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
+from ablate.scheduler._provenance import git_commit, hostname, package_versions
+from ablate.scheduler.devices import DevicePool, Slot
+from ablate.spec import StudySpec, TrialConfig, cell_key, grid_trials, resolve
+from ablate.worker import WorkerTask, worker_main
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    storage_url: str
+    data_root: Path
+    checkpoint_root: Path
+    log_root: Path
+    stale_after_s: float = 120.0
+    heartbeat_s: float = 10.0
+    poll_s: float = 0.5
+    retry_failed: bool = False  # give runs that failed for good in earlier invocations new tries
+    fault: str | None = None  # ABLATE_INJECT_FAULT, for the failure tests
+
+
+@dataclass
+class _Active:
+    slot: Slot
+    process: Any
+    conn: Connection
+    trial: optuna.Trial
+    row_id: int
+    config: TrialConfig
+    run_key: str
+    epochs: int
+    started: float = field(default_factory=time.monotonic)
+    epoch: int = 0
+    epoch_seconds: list[float] = field(default_factory=list)
+    val_accuracy: float | None = None
+    finished: bool = False
+
+
+def _cell_text(config: TrialConfig) -> str:
+    parts = [f"{k.split('.')[-1]}={v}" for k, v in {**config.cell, **config.params}.items()]
+    return ", ".join(parts) or "(base)"
+
+
+class StudyRunner:
+    def __init__(
+        self,
+        spec: StudySpec,
+        *,
+        spec_text: str,
+        spec_path: str,
+        pool: DevicePool,
+        options: RunOptions,
+        on_update: Callable[[Snapshot], None] | None = None,
+    ) -> None:
+        self.spec, self.pool, self.options = spec, pool, options
+        self._spec_text, self._spec_path = spec_text, spec_path
+        self._on_update = on_update or (lambda _snapshot: None)
+        self._ctx = mp.get_context("spawn")
+        self._stop = self._ctx.Event()
+        self._active: dict[int, _Active] = {}
+        self._events: list[str] = []
+        self._gave_up: set[str] = set()
+        self._stopping = 0
+        self._trained = 0
+        self._host = hostname()
+        self._message = ""
+        self._forgiven: Counter[str] = Counter()
+
+    # ----------------------------------------------------------------- setup
+    def _open(self) -> None:
+        self.engine = make_engine(self.options.storage_url)
+        ensure_schema(self.engine)
+        with session_scope(self.engine) as session:
+            self.study_id = writer.upsert_study(
+                session,
+                name=self.spec.name,
+                description=self.spec.description,
+                kind=self.spec.kind,
+                spec_json=self.spec.model_dump(mode="json"),
+                spec_text=self._spec_text,
+                spec_path=self._spec_path,
+            )
+        storage = optuna.storages.RDBStorage(
+            self.options.storage_url, engine_kwargs={"pool_pre_ping": True}
+        )
+        self.study = open_study(self.spec, storage)
+        self._distributions = all_distributions(self.spec)
+        self._planned = grid_trials(self.spec) if self.spec.kind == "grid" else []
+
+    # ------------------------------------------------------------------ plan
+    def _target(self) -> int:
+        return len(self._planned) if self.spec.search is None else self.spec.search.n_trials
+
+    def _batch_for(self, config: TrialConfig, ledger: _ledger.Ledger) -> TrialConfig:
+        ooms = ledger.ooms[config.run_key]
+        if not ooms or not self.spec.train.halve_batch_on_oom:
+            return config
+        batch = max(1, config.train.batch_size // (2**ooms))
+        train = config.train.model_copy(update={"batch_size": batch})
+        return config.model_copy(update={"train": train})
+
+    def _exhausted(self, run_key: str, ledger: _ledger.Ledger) -> bool:
+        failures = ledger.failures[run_key] - self._forgiven[run_key]
+        return failures > self.spec.resources.max_retries
+
+    def _next(self, ledger: _ledger.Ledger) -> tuple[TrialConfig, optuna.Trial | None] | None:
+        """The next run to start: an unfinished planned/failed run, or a new sample."""
+        mine = {a.run_key for a in self._active.values()}
+        busy = ledger.complete | ledger.live | mine | ledger.pruned
+        if self.spec.search is None:
+            for config in self._planned:
+                if config.run_key in busy:
+                    continue
+                if self._exhausted(config.run_key, ledger):
+                    self._gave_up.add(config.run_key)
+                    continue
+                return config, None
+            return None
+        for run_key, params in ledger.last_params.items():  # retries of searched runs first
+            if run_key in busy or self._exhausted(run_key, ledger):
+                continue
+            cell = {k: v for k, v in params.items() if k in self.spec.grid}
+            searched = {k: v for k, v in params.items() if k in self.spec.search.params}
+            return resolve(self.spec, seed=int(params["seed"]), cell=cell, params=searched), None
+        finished = len(ledger.complete) + len(ledger.pruned)
+        if finished + len(ledger.live) + len(mine) >= self.spec.search.n_trials:
+            return None
+        trial, cell, params = sample_trial(self.study, self.spec)
+        seed = int(cell.pop("seed"))
+        return resolve(self.spec, seed=seed, cell=cell, params=params), trial
+
+    # ---------------------------------------------------------------- launch
+    def _launch(self, slot: Slot, ledger: _ledger.Ledger) -> bool:
+        while True:
+            picked = self._next(ledger)
+            if picked is None:
+                return False
+            planned, trial = picked
+            config = self._batch_for(planned, ledger)
+            attempt = ledger.attempts[planned.run_key] + 1
+            log_path = self.options.log_root / self.spec.name / f"{planned.run_key}-a{attempt}.log"
+            row_id = _ledger.claim(
+                self.engine,
+                study_id=self.study_id,
+                number=-1,
+                run_key=planned.run_key,
+                cell_key=cell_key(planned.cell),
+                cell=planned.cell,
+                params=planned.params,
+                seed=planned.seed,
+                attempt=attempt,
+                config=config.model_dump(mode="json"),
+                host=self._host,
+                pid=os.getpid(),
+                device=slot.label,
+                versions=package_versions(),
+                git_commit=git_commit(),
+                batch_size=config.train.batch_size,
+                log_path=str(log_path),
+            )
+            if row_id is None:  # another process claimed it first
+                if trial is not None:
+                    self.study.tell(trial, state=TrialState.FAIL)
+                ledger.live.add(planned.run_key)
+                continue
+            if trial is None:
+                params = {**planned.cell, "seed": planned.seed, **planned.params}
+                trial = fixed_trial(self.study, params, {k: self._distributions[k] for k in params})
+            with session_scope(self.engine) as session:
+                writer.set_trial_fields(
+                    session, row_id, number=trial.number, optuna_trial_id=trial._trial_id
+                )
+            self._start_worker(slot, trial, row_id, planned.run_key, config, log_path)
+            return True
+
+    def _start_worker(
+        self, slot: Slot, trial: optuna.Trial, row_id: int, run_key: str, config: TrialConfig,
+        log_path: Path,
+    ) -> None:
+        task = WorkerTask(
+            config=config.model_dump(mode="json"),
+            device="cuda:0" if slot.kind == "cuda" else "cpu",
+            env=slot.env(),
+            threads=slot.threads,
+            data_root=str(self.options.data_root),
+            checkpoint_path=str(self.options.checkpoint_root / self.spec.name / f"{run_key}.pt"),
+            log_path=str(log_path),
+            fault=self.options.fault,
+        )
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main, args=(task, child, self._stop), name=f"ablate-trial-{trial.number}"
+        )
+        process.start()
+        child.close()
+        self._active[row_id] = _Active(
+            slot=slot, process=process, conn=parent, trial=trial, row_id=row_id,
+            config=config, run_key=run_key, epochs=config.train.epochs,
+        )
+        self._trained += 1
+        self._event(f"started trial {trial.number} [{_cell_text(config)}, seed {config.seed}] on {slot.label}")
+
+    # -------------------------------------------------------------- messages
+    def _handle(self, active: _Active, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "allocated":
+            self.pool.mark_allocated(active.slot)
+        elif kind == "epoch":
+            values, replayed = message[1], message[2]
+            with session_scope(self.engine) as session:
+                writer.record_epoch(session, active.row_id, EpochValues(**values))
+            active.epoch, active.val_accuracy = values["epoch"], values["val_accuracy"]
+            if not replayed:
+                active.epoch_seconds.append(values["seconds"])
+        elif kind == "prune?":
+            _, epoch, value = message
+            active.trial.report(value, epoch)
+            active.conn.send(("prune", active.trial.should_prune()))
+        elif kind == "result":
+            self._finish(active, message[1], message[2])
+        elif kind == "error":
+            _, error_kind, trace = message
+            text = trace.strip().splitlines()[-1] if trace.strip() else error_kind
+            if error_kind == "oom":
+                text = "CUDA out of memory" + (
+                    "; retrying with the batch halved" if self.spec.train.halve_batch_on_oom else ""
+                )
+            self._fail(active, "failed", f"{text}\n\n{trace}")
+
+    def _finish(self, active: _Active, result: dict[str, Any], device_name: str) -> None:
+        active.finished = True
+        status = result["status"]
+        if status == "stopped":
+            self._fail(active, "interrupted", "stopped by Ctrl-C; resumes from its last epoch checkpoint")
+            return
+        if status == "pruned":
+            with session_scope(self.engine) as session:
+                writer.end_trial(session, active.row_id, state="pruned", error=f"pruned after epoch {active.epoch}")
+            self.study.tell(active.trial, state=TrialState.PRUNED)
+            self._event(f"trial {active.trial.number} pruned after epoch {active.epoch}")
+            return
+        splits = [
+            SplitMetrics(split=name, epoch=result["best_epoch"], **result[name])
+            for name in ("val", "test")
+            if result[name] is not None
+        ]
+        with session_scope(self.engine) as session:
+            writer.complete_trial(
+                session,
+                active.row_id,
+                best_epoch=result["best_epoch"],
+                objective=result["objective"],
+                splits=splits,
+                n_params=result["n_params"],
+                flops=result["flops"],
+                batch_size=result["batch_size"],
+            )
+            writer.set_trial_fields(
+                session, active.row_id,
+                device=f"{active.slot.label}" if device_name == "cpu" else device_name,
+                resumed_from_epoch=result["resumed_from_epoch"],
+            )
+        self.study.tell(active.trial, result["objective"])
+        test = result["test"]["accuracy"] * 100 if result["test"] else float("nan")
+        self._event(
+            f"trial {active.trial.number} complete [{_cell_text(active.config)}, seed "
+            f"{active.config.seed}]: test accuracy {test:.2f} % at epoch {result['best_epoch']}"
+        )
+
+    def _fail(self, active: _Active, state: str, error: str) -> None:
+        active.finished = True
+        with session_scope(self.engine) as session:
+            writer.end_trial(session, active.row_id, state=state, error=error)
+        try:
+            self.study.tell(active.trial, state=TrialState.FAIL)
+        except (RuntimeError, ValueError):
+            pass  # already finished in Optuna
+        self._event(f"trial {active.trial.number} {state}: {error.splitlines()[0]}")
+
+    def _reap(self, active: _Active) -> None:
+        """The worker exited: drain its pipe; without a result it died (segfault, OOM kill…)."""
+        try:
+            while active.conn.poll():
+                self._handle(active, active.conn.recv())
+        except (EOFError, OSError):
+            pass
+        active.process.join(timeout=5)
+        if not active.finished:
+            code = active.process.exitcode
+            how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+            if self._stopping >= 2:
+                self._fail(active, "interrupted", "killed by a second Ctrl-C; resumes from its last epoch checkpoint")
+            else:
+                self._fail(active, "failed", f"worker process died ({how}) without a result; "
+                                             f"see its log {self._log_of(active)}")
+        active.conn.close()
+        self.pool.release(active.slot)
+        del self._active[active.row_id]
+
+    def _log_of(self, active: _Active) -> str:
+        with session_scope(self.engine) as session:
+            return str(session.get(writer.TrialRow, active.row_id).log_path)
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> RunSummary:
+        self._open()
+        ledger = self._recover()
+        if self.options.retry_failed:  # earlier failures no longer count against the cap
+            self._forgiven = Counter(ledger.failures)
+        if self._done(ledger) and not self._gave_up_now(ledger):
+            return self._summary(ledger, already_complete=True)
+        self._prepare_data()
+        previous = signal.getsignal(signal.SIGINT)
+        try:
+            signal.signal(signal.SIGINT, self._on_sigint)
+        except ValueError:  # not the main thread (e.g. embedded use): no Ctrl-C handling
+            previous = None
+        try:
+            self._loop()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            for active in list(self._active.values()):
+                active.process.kill()
+                self._reap(active)
+        ledger = _ledger.read_ledger(self.engine, self.study_id)
+        return self._summary(ledger, already_complete=False)
+
+    def _loop(self) -> None:
+        last_beat = last_recover = time.monotonic()
+        while True:
+            ledger = _ledger.read_ledger(self.engine, self.study_id)
+            if not self._stopping:
+                while (slot := self.pool.acquire()) is not None:
+                    if not self._launch(slot, ledger):
+                        self.pool.release(slot)
+                        break
+                    ledger = _ledger.read_ledger(self.engine, self.study_id)
+            if not self._active:
+                if self._stopping or self._done(ledger):
+                    return
+                if self._pending_elsewhere(ledger):
+                    self._message = "waiting for runs other machines hold (taken over if they go stale)"
+                elif self._next_possible(ledger):
+                    self._message = f"waiting for a free device: {self.pool.waiting_reason()}"
+                else:
+                    return
+            self._wait(self.options.poll_s if self._active else 2.0)
+            now = time.monotonic()
+            if now - last_beat >= self.options.heartbeat_s:
+                with session_scope(self.engine) as session:
+                    writer.touch_trials(session, list(self._active))
+                last_beat = now
+            if not self._active and now - last_recover >= self.options.heartbeat_s:
+                self._recover()
+                last_recover = now
+            self._update(ledger)
+
+    def _wait(self, timeout: float) -> None:
+        if not self._active:
+            time.sleep(timeout)
+            return
+        waitables: dict[Any, _Active] = {}
+        for active in self._active.values():
+            waitables[active.conn] = active
+            waitables[active.process.sentinel] = active
+        for ready in wait(list(waitables), timeout=timeout):
+            active = waitables[ready]
+            if active.row_id not in self._active:
+                continue
+            if ready is active.conn:
+                try:
+                    self._handle(active, active.conn.recv())
+                except (EOFError, OSError):
+                    self._reap(active)
+            elif not active.conn.poll():
+                self._reap(active)
+
+    def _recover(self) -> _ledger.Ledger:
+        notes = _ledger.recover(
+            self.engine, self.study, self.study_id, host=self._host,
+            own_rows=set(self._active), stale_after_s=self.options.stale_after_s,
+        )
+        for note in notes:
+            self._event(note)
+        return _ledger.read_ledger(self.engine, self.study_id)
+
+    def _prepare_data(self) -> None:
+        specs = {c.data for c in self._planned} or {self.spec.data}
+        for data in specs:
+            self._message = "preparing data (once; cached for every trial)"
+            self._update(None)
+            ensure_dataset(data, root=self.options.data_root)
+        self._message = ""
+
+    # ---------------------------------------------------------------- status
+    def _done(self, ledger: _ledger.Ledger) -> bool:
+        if self.spec.search is None:
+            return all(
+                c.run_key in ledger.complete or self._exhausted(c.run_key, ledger)
+                for c in self._planned
+            )
+        finished = len(ledger.complete) + len(ledger.pruned)
+        given_up = sum(1 for k in ledger.last_params if self._exhausted(k, ledger)
+                       and k not in ledger.complete)
+        # Stop sampling if as many configurations failed for good as the study asked for.
+        return finished >= self.spec.search.n_trials or given_up >= self.spec.search.n_trials
+
+    def _gave_up_now(self, ledger: _ledger.Ledger) -> bool:
+        return any(self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
+                   for c in self._planned)
+
+    def _pending_elsewhere(self, ledger: _ledger.Ledger) -> bool:
+        return bool(ledger.live - {a.run_key for a in self._active.values()})
+
+    def _next_possible(self, ledger: _ledger.Ledger) -> bool:
+        return not self._done(ledger)
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        self._stopping += 1
+        if self._stopping == 1:
+            self._stop.set()
+            self._message = ("stopping: running trials stop at the next batch and keep their last "
+                             "epoch checkpoint (Ctrl-C again to kill them now)")
+            self._event(self._message)
+        else:
+            self._message = "killing running trials now"
+            for active in self._active.values():
+                active.process.kill()
+
+    def _event(self, text: str) -> None:
+        self._events.append(text)
+
+    def _update(self, ledger: _ledger.Ledger | None) -> None:
+        ledger = ledger or _ledger.read_ledger(self.engine, self.study_id)
+        slots = []
+        for active in self._active.values():
+            per_epoch = (
+                sum(active.epoch_seconds) / len(active.epoch_seconds) if active.epoch_seconds else None
+            )
+            eta = per_epoch * (active.epochs - active.epoch) if per_epoch is not None else None
+            slots.append(
+                SlotView(
+                    slot=active.slot.label, trial=active.trial.number,
+                    cell=_cell_text(active.config), seed=active.config.seed, epoch=active.epoch,
+                    epochs=active.epochs, val_accuracy=active.val_accuracy, eta_s=eta,
+                )
+            )
+        events, self._events = tuple(self._events), []
+        self._on_update(
+            Snapshot(
+                study=self.spec.name, total=self._target(), complete=len(ledger.complete),
+                failed=sum(ledger.failures.values()), pruned=len(ledger.pruned),
+                running=len(self._active), slots=tuple(slots), message=self._message,
+                events=events,
+            )
+        )
+
+    def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
+        self._update(ledger)
+        gave_up = tuple(
+            _cell_text(c) + f", seed {c.seed}" for c in self._planned
+            if self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
+        )
+        return RunSummary(
+            study=self.spec.name, total=self._target(), complete=len(ledger.complete),
+            failed=sum(ledger.failures.values()), pruned=len(ledger.pruned),
+            trained=self._trained, already_complete=already_complete, gave_up=gave_up,
+            stopped=self._stopping > 0,
+        )
+
+
+def run_study(
+    spec: StudySpec,
+    *,
+    spec_text: str,
+    spec_path: str,
+    pool: DevicePool,
+    options: RunOptions,
+    on_update: Callable[[Snapshot], None] | None = None,
+) -> RunSummary:
+    """Run (or continue) a study until every run is complete, given up, or the user stops it."""
+    if spec.search is None and not grid_trials(spec):
+        raise UsageError(f"Study '{spec.name}' has no runs: its grid is empty.")
+    return StudyRunner(
+        spec, spec_text=spec_text, spec_path=spec_path, pool=pool, options=options,
+        on_update=on_update,
+    ).run()
+
+
+__all__ = ["RunOptions", "StudyRunner", "run_study"]

@@ -1,0 +1,87 @@
+"""``ablate status``: the picture of a study from the database, from any terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ablate.db import get_study
+from ablate.db._schema import EpochRow, StudyRow, TrialRow
+from ablate.db.writer import utcnow
+
+
+@dataclass(frozen=True)
+class TrialStatus:
+    number: int
+    cell: dict
+    seed: int
+    state: str
+    attempt: int
+    epoch: int
+    epochs: int
+    host: str
+    device: str
+    heartbeat_age_s: float
+    error: str
+    log_path: str
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    name: str
+    kind: str
+    counts: dict[str, int]
+    trials: tuple[TrialStatus, ...]
+    updated_at: datetime
+
+
+def study_status(engine: Engine, name: str) -> StudyStatus:
+    """Counts by state, plus every running, failed or interrupted trial with its last epoch."""
+    record = get_study(engine, name)
+    now = utcnow()
+    with Session(engine) as session:
+        counts = dict(
+            session.execute(
+                select(TrialRow.state, func.count())
+                .where(TrialRow.study_id == record.id)
+                .group_by(TrialRow.state)
+            ).all()
+        )
+        last_epoch = (
+            select(EpochRow.trial_id, func.max(EpochRow.epoch).label("epoch"))
+            .group_by(EpochRow.trial_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(TrialRow, last_epoch.c.epoch)
+            .outerjoin(last_epoch, last_epoch.c.trial_id == TrialRow.id)
+            .where(
+                TrialRow.study_id == record.id,
+                TrialRow.state.in_(("running", "failed", "interrupted")),
+            )
+            .order_by(TrialRow.id)
+        ).all()
+        trials = tuple(
+            TrialStatus(
+                number=row.number,
+                cell={**row.cell, **row.params},
+                seed=row.seed,
+                state=row.state,
+                attempt=row.attempt,
+                epoch=epoch or 0,
+                epochs=int(row.config.get("train", {}).get("epochs", 0)),
+                host=row.host,
+                device=row.device,
+                heartbeat_age_s=(now - row.heartbeat_at).total_seconds(),
+                error=row.error,
+                log_path=row.log_path,
+            )
+            for row, epoch in rows
+        )
+        updated = session.scalar(select(StudyRow.updated_at).where(StudyRow.id == record.id))
+    return StudyStatus(
+        name=record.name, kind=record.kind, counts=counts, trials=trials, updated_at=updated
+    )

@@ -1,0 +1,243 @@
+"""The training loop: fit(config, device, report) -> result. Read it top to bottom.
+
+Resumes bit-for-bit from the last complete epoch: the data order and augmentation of an
+epoch depend only on (seed, epoch), and the checkpoint carries model, optimiser and RNGs.
+The test split is evaluated only at a new best-validation epoch and never chooses anything.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ablate.data import ensure_dataset, open_cache
+from ablate.data.loader import DeviceData
+from ablate.models import build_model, compute_loss, count_flops, count_parameters
+from ablate.spec import TrialConfig
+from ablate.train._lr import cosine_lr
+from ablate.train._metrics import SplitScores, confusion_matrix, scores_from_confusion
+from ablate.train._report import EpochReport, FitResult, Reporter
+from ablate.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+NUM_CLASSES = 9
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _objective(scores: SplitScores, metric: str) -> float:
+    return {
+        "val_accuracy": scores.accuracy,
+        "val_loss": scores.loss,
+        "val_kappa": scores.kappa,
+        "val_macro_f1": scores.macro_f1,
+    }[metric]
+
+
+def _autocast(device: torch.device, precision: str) -> torch.autocast:
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module, data: DeviceData, split: str, *, batch_size: int, precision: str
+) -> SplitScores:
+    """Loss (plain cross-entropy of the main head) and metrics on a split; restores train mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    predictions, labels = [], []
+    for images, visits, target in data.batches(split, batch_size=batch_size, epoch=None, seed=0):
+        with _autocast(device, precision):
+            logits = model(images, visits).logits
+        loss_sum += F.cross_entropy(logits.float(), target, reduction="sum").double()
+        predictions.append(logits.argmax(dim=1).cpu())
+        labels.append(target.cpu())
+    model.train(was_training)
+    y = torch.cat(labels).numpy()
+    matrix = confusion_matrix(y, torch.cat(predictions).numpy(), NUM_CLASSES)
+    return scores_from_confusion(matrix, loss=float(loss_sum.item()) / max(1, len(y)))
+
+
+def _better(value: float, best: float | None, direction: str) -> bool:
+    if best is None:
+        return True
+    return value > best if direction == "maximize" else value < best
+
+
+def fit(
+    config: TrialConfig,
+    *,
+    device: str,
+    data_root: Path,
+    checkpoint_path: Path | None,
+    report: Reporter,
+) -> FitResult:
+    """Train one trial to the end (or until pruned/stopped) and return its final metrics."""
+    torch_device = torch.device(device)
+    train = config.train
+    if train.deterministic:
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    seed_everything(config.seed)
+    cache = open_cache(ensure_dataset(config.data, root=data_root))
+    data = DeviceData.load(cache, config.data, device=torch_device)
+
+    model = build_model(
+        config.model, config.loss, num_classes=NUM_CLASSES, image_size=config.data.image_size
+    )
+    n_params = count_parameters(model)
+    model.to(torch_device)
+    channels_last = train.channels_last is True or (
+        train.channels_last == "auto" and torch_device.type == "cuda"
+    )
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+    steps_per_epoch = math.ceil(data.num_samples("train") / train.batch_size)
+    total_steps = steps_per_epoch * train.epochs
+    warmup_steps = steps_per_epoch * train.warmup_epochs
+
+    start_epoch, best, history, flops = 0, _empty_best(), [], None
+    state = load_checkpoint(checkpoint_path) if checkpoint_path else None
+    if state is not None and state["run_key"] == config.run_key:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        start_epoch, best, history = state["epoch"], state["best"], state["history"]
+        flops = state.get("flops")
+        for item in history:
+            report.epoch(EpochReport(**item), replayed=True)
+    if flops is None:
+        flops = _flops_or_none(model, config.data.image_size)
+    resumed_from = start_epoch
+
+    for epoch in range(start_epoch + 1, train.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        sums: dict[str, torch.Tensor] = {}
+        seen = 0
+        lr = train.lr
+        for index, (images, visits, labels) in enumerate(
+            data.batches("train", batch_size=train.batch_size, epoch=epoch, seed=config.seed)
+        ):
+            if report.should_stop():
+                return _result("stopped", best, n_params, flops, train.batch_size, resumed_from, device)
+            step = (epoch - 1) * steps_per_epoch + index
+            lr = cosine_lr(
+                step,
+                base_lr=train.lr,
+                total_steps=total_steps,
+                warmup_steps=warmup_steps,
+                min_lr_ratio=train.min_lr_ratio,
+            )
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with _autocast(torch_device, train.precision):
+                output = model(images, visits)
+                total, terms = compute_loss(output, labels, config.loss)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            if train.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            optimizer.step()
+            n = labels.shape[0]
+            seen += n
+            _accumulate(sums, "train_loss", total.detach().float() * n)
+            for name, value in terms.items():
+                _accumulate(sums, f"loss.{name}", value.detach().float() * n)
+            for name, value in output.stats.items():
+                _accumulate(sums, name, torch.as_tensor(value).detach().float() * n)
+
+        val = evaluate(model, data, "val", batch_size=train.eval_batch_size, precision=train.precision)
+        value = _objective(val, config.objective.metric)
+        if _better(value, best["objective"], config.objective.direction):
+            test = evaluate(
+                model, data, "test", batch_size=train.eval_batch_size, precision=train.precision
+            )
+            best = {"epoch": epoch, "objective": value, "val": asdict(val), "test": asdict(test)}
+        means = {name: float(total_value.item()) / max(1, seen) for name, total_value in sums.items()}
+        extras = {k: v for k, v in means.items() if k != "train_loss"}
+        extras.update({"val_kappa": val.kappa, "val_macro_f1": val.macro_f1})
+        epoch_report = EpochReport(
+            epoch=epoch,
+            train_loss=means["train_loss"],
+            val_loss=val.loss,
+            val_accuracy=val.accuracy,
+            lr=lr,
+            seconds=time.perf_counter() - started,
+            extras=extras,
+        )
+        history.append(asdict(epoch_report))
+        if checkpoint_path is not None:
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "run_key": config.run_key,
+                    "config": config.model_dump(mode="json"),
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": rng_state(),
+                    "best": best,
+                    "history": history,
+                    "flops": flops,
+                },
+            )
+        report.epoch(epoch_report, replayed=False)
+        if epoch < train.epochs and report.should_prune(epoch, value):
+            return _result("pruned", best, n_params, flops, train.batch_size, resumed_from, device)
+    return _result("complete", best, n_params, flops, train.batch_size, resumed_from, device)
+
+
+def _empty_best() -> dict[str, Any]:
+    return {"epoch": 0, "objective": None, "val": None, "test": None}
+
+
+def _accumulate(sums: dict[str, torch.Tensor], name: str, value: torch.Tensor) -> None:
+    sums[name] = sums[name] + value if name in sums else value
+
+
+def _flops_or_none(model: torch.nn.Module, image_size: int) -> float | None:
+    try:
+        return float(count_flops(model, image_size=image_size))
+    except Exception:  # FLOPs are informative only; an exotic layer must not fail the trial
+        return None
+
+
+def _result(
+    status: str,
+    best: dict[str, Any],
+    n_params: int,
+    flops: float | None,
+    batch_size: int,
+    resumed_from: int,
+    device: str,
+) -> FitResult:
+    return FitResult(
+        status=status,  # type: ignore[arg-type]
+        best_epoch=best["epoch"],
+        objective=best["objective"],
+        val=SplitScores(**best["val"]) if best["val"] else None,
+        test=SplitScores(**best["test"]) if best["test"] else None,
+        n_params=n_params,
+        flops=flops,
+        batch_size=batch_size,
+        resumed_from_epoch=resumed_from,
+        device=device,
+    )

@@ -1,0 +1,48 @@
+"""Fault injection for the failure-handling tests (``ABLATE_INJECT_FAULT``).
+
+Format: ``KIND@EPOCH[:KEY=VALUE,...]`` with KIND one of ``abort`` (the process dies with
+SIGABRT, like a segfault), ``raise`` (an exception in training) or ``oom`` (a CUDA
+out-of-memory error). It fires after epoch EPOCH of the trials whose config matches every
+KEY=VALUE (keys: ``seed``, ``batch_size`` or a grid factor such as ``model.modality``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    epoch: int
+    match: dict[str, str]
+
+    def applies(self, config: dict[str, Any], epoch: int) -> bool:
+        if epoch != self.epoch:
+            return False
+        values = {
+            "seed": str(config["seed"]),
+            "batch_size": str(config["train"]["batch_size"]),
+            **{key: str(value) for key, value in config.get("cell", {}).items()},
+        }
+        return all(values.get(key) == value for key, value in self.match.items())
+
+    def fire(self) -> None:
+        if self.kind == "abort":
+            os.abort()
+        if self.kind == "oom":
+            import torch
+
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated by ABLATE_INJECT_FAULT)")
+        raise RuntimeError("injected failure (ABLATE_INJECT_FAULT)")
+
+
+def parse_fault(text: str | None) -> Fault | None:
+    if not text:
+        return None
+    head, _, tail = text.partition(":")
+    kind, _, epoch = head.partition("@")
+    match = dict(item.split("=", 1) for item in tail.split(",") if "=" in item)
+    return Fault(kind=kind, epoch=int(epoch or 1), match=match)

@@ -1,0 +1,93 @@
+"""The worker process: pin the device, import torch, train, talk to the scheduler.
+
+Runs in a *spawned* interpreter. The environment (CUDA_VISIBLE_DEVICES, thread counts) is
+set before torch is imported, so the trial sees exactly the device it was given. A worker
+never touches the database: it sends messages and the scheduler writes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from dataclasses import asdict
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+from ablate.worker._faults import Fault, parse_fault
+from ablate.worker._task import WorkerTask
+
+
+class PipeReporter:
+    """Sends epochs to the scheduler, asks it about pruning, watches the stop event."""
+
+    def __init__(self, conn: Connection, stop: Event, fault: Fault | None, config: dict) -> None:
+        self._conn, self._stop, self._fault, self._config = conn, stop, fault, config
+        self._announced = False
+
+    def epoch(self, report: Any, *, replayed: bool) -> None:
+        self._conn.send(("epoch", asdict(report), replayed))
+        print(f"epoch {report.epoch}: train_loss={report.train_loss:.4f} "
+              f"val_loss={report.val_loss:.4f} val_acc={report.val_accuracy:.4f}"
+              f"{' (replayed from checkpoint)' if replayed else ''}", flush=True)
+        if not replayed and self._fault is not None and self._fault.applies(self._config, report.epoch):
+            self._fault.fire()
+
+    def should_prune(self, epoch: int, value: float) -> bool:
+        self._conn.send(("prune?", epoch, value))
+        answer = self._conn.recv()
+        return bool(answer[1])
+
+    def should_stop(self) -> bool:
+        if not self._announced:  # first batch: the model and data are on the device now
+            self._announced = True
+            self._conn.send(("allocated",))
+        return self._stop.is_set()
+
+
+def _redirect_output(log_path: str) -> None:
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    handle = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (process-long)
+    os.dup2(handle.fileno(), 1)
+    os.dup2(handle.fileno(), 2)
+    sys.stdout = sys.stderr = handle
+
+
+def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
+    """Entry point of the spawned process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches us through ``stop``
+    os.environ.update(task.env)
+    _redirect_output(task.log_path)
+    import torch  # only now: the device is pinned
+
+    torch.set_num_threads(task.threads)
+    from ablate.spec import TrialConfig
+    from ablate.train.fit import fit
+
+    config = TrialConfig.model_validate(task.config)
+    print(f"trial {config.study} cell={config.cell} params={config.params} seed={config.seed} "
+          f"device={task.device} threads={task.threads}", flush=True)
+    reporter = PipeReporter(conn, stop, parse_fault(task.fault), task.config)
+    try:
+        result = fit(
+            config,
+            device=task.device,
+            data_root=Path(task.data_root),
+            checkpoint_path=Path(task.checkpoint_path),
+            report=reporter,
+        )
+        device_name = (
+            torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
+        )
+        conn.send(("result", asdict(result), device_name))
+    except torch.cuda.OutOfMemoryError:
+        traceback.print_exc()
+        conn.send(("error", "oom", traceback.format_exc()))
+    except BaseException:  # noqa: BLE001 — every failure is reported, with its traceback
+        traceback.print_exc()
+        conn.send(("error", "exception", traceback.format_exc()))
+    finally:
+        conn.close()

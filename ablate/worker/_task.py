@@ -1,0 +1,19 @@
+"""What the scheduler hands a worker process: picklable, torch-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    config: dict[str, Any]  # TrialConfig.model_dump(mode="json"), the effective config
+    device: str  # as torch sees it after pinning: "cuda:0" or "cpu"
+    env: dict[str, str]  # pins the device (CUDA_VISIBLE_DEVICES) and thread counts
+    threads: int
+    data_root: str
+    checkpoint_path: str
+    log_path: str
+    fault: str | None = None  # test aid, see ablate.worker._faults
+    extra: dict[str, Any] = field(default_factory=dict)
