@@ -1,0 +1,131 @@
+"""Study files → typed spec: exact messages for bad input, resolution of grid cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ablate.errors import NotFoundError, SpecError
+from ablate.spec import StudySpec, grid_cells, grid_trials, load_study, parse_study, resolve
+
+STUDIES = sorted(Path(__file__).parents[2].joinpath("studies").glob("*.yaml"))
+
+
+def _error(text: str) -> str:
+    with pytest.raises(SpecError) as info:
+        parse_study(text, where="studies/x.yaml")
+    return str(info.value)
+
+
+def test_unknown_key_names_file_line_and_suggestion() -> None:
+    text = "name: x\nmodel:\n  modality: fused\n  fuson: concat\n"
+    assert _error(text) == "Unknown key 'fuson' at model in studies/x.yaml:4; did you mean 'fusion'?"
+
+
+def test_unknown_top_level_key() -> None:
+    assert _error("name: x\nsedes: [1]\n") == (
+        "Unknown key 'sedes' at the top level in studies/x.yaml:2; did you mean 'seeds'?"
+    )
+
+
+def test_unknown_fusion_lists_close_match_and_command() -> None:
+    text = "name: x\nmodel:\n  fusion: concta\n"
+    assert _error(text) == (
+        "Unknown fusion 'concta' at model.fusion in studies/x.yaml:3; did you mean 'concat'? "
+        "Run 'ablate models' to list them."
+    )
+
+
+def test_wrong_type_names_the_field_and_value() -> None:
+    text = "name: x\ntrain:\n  epochs: many\n"
+    assert _error(text) == (
+        "Bad value at train.epochs in studies/x.yaml:3: Input should be a valid integer, "
+        "unable to parse string as an integer (got 'many')."
+    )
+
+
+def test_out_of_range_value() -> None:
+    text = "name: x\ntrain: {epochs: 0}\n"
+    assert _error(text) == (
+        "Bad value at train.epochs in studies/x.yaml:2: Input should be greater than or equal "
+        "to 1 (got 0)."
+    )
+
+
+def test_bad_grid_value_points_at_its_item() -> None:
+    text = "name: x\ngrid:\n  model.fusion:\n    - concat\n    - summ\n"
+    assert _error(text) == (
+        "Unknown fusion 'summ' at grid['model.fusion'][1] in studies/x.yaml:5; did you mean "
+        "'sum'? Run 'ablate models' to list them."
+    )
+
+
+def test_unknown_grid_path() -> None:
+    text = "name: x\ngrid:\n  model.fuson: [concat]\n"
+    assert _error(text) == (
+        "Unknown setting 'model.fuson': 'model' has no field 'fuson'; did you mean 'fusion'? "
+        "(at grid['model.fuson'] in studies/x.yaml:3)."
+    )
+
+
+def test_baseline_must_be_a_grid_cell() -> None:
+    text = "name: x\ngrid:\n  model.fusion: [concat, sum]\nbaseline: {model.fusion: max}\n"
+    assert _error(text) == (
+        "baseline value 'max' for 'model.fusion' is not in the grid ['concat', 'sum'] "
+        "(at baseline['model.fusion'] in studies/x.yaml:4)."
+    )
+
+
+def test_cache_source_needs_a_path() -> None:
+    assert _error("name: x\ndata: {source: cache}\n") == (
+        "Bad value at data in studies/x.yaml:2: source 'cache' needs 'path:' naming a folder "
+        "made by 'ablate data prepare'."
+    )
+
+
+def test_invalid_yaml_and_non_mapping() -> None:
+    assert _error("name: [x\n").startswith("studies/x.yaml:2 is not valid YAML:")
+    assert _error("- a\n- b\n") == (
+        "studies/x.yaml must be a YAML mapping with at least 'name:'; got list."
+    )
+
+
+def test_missing_file_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="does not exist"):
+        load_study(tmp_path / "nope.yaml")
+
+
+def test_spec_is_frozen() -> None:
+    spec = parse_study("name: x\n")
+    with pytest.raises(ValueError):
+        spec.name = "y"  # type: ignore[misc]
+
+
+def test_grid_cells_and_trials_are_cells_times_seeds() -> None:
+    spec = parse_study(
+        "name: x\ngrid:\n  model.modality: [rs, fused]\n  loss.distillation: [0.0, 0.2]\n"
+        "seeds: [0, 1, 2]\n"
+    )
+    assert len(grid_cells(spec)) == 4
+    trials = grid_trials(spec)
+    assert len(trials) == 12
+    assert len({t.run_key for t in trials}) == 12
+    first = trials[0]
+    assert first.model.modality == "rs" and first.loss.distillation == 0.0 and first.seed == 0
+
+
+def test_run_key_depends_on_config_and_seed_only() -> None:
+    spec = parse_study("name: x\n")
+    other_name = parse_study("name: y\n")
+    a = resolve(spec, seed=0, cell={})
+    assert a.run_key == resolve(other_name, seed=0, cell={}).run_key
+    assert a.run_key != resolve(spec, seed=1, cell={}).run_key
+    assert a.run_key != resolve(spec, seed=0, cell={"train.lr": 0.5}).run_key
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
+def test_shipped_studies_validate(path: Path) -> None:
+    spec, _ = load_study(path)
+    assert isinstance(spec, StudySpec)
+    assert spec.name == path.stem
