@@ -1,0 +1,87 @@
+"""Timm backbones as branches: the image branch, and the visit branch's 'timm' option."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ablate.errors import UsageError
+from ablate.models._branch import Branch, global_pool
+from ablate.models._timm import create_timm_backbone, load_backbone_weights
+from ablate.spec import ImageBranchSpec
+
+
+class TimmBranch(Branch):
+    """Any timm model with ``num_classes=0``; optionally FPN-style multi-scale pooling.
+
+    Multi-scale: the three stages before the last are average-pooled, each projected to
+    ``embed_dim`` and summed with the last stage's projection. Mid-depth and multi-scale maps
+    come from timm's ``forward_intermediates`` on the same module, so that weights loaded into
+    the plain model stay valid (a ``features_only`` wrapper renames keys).
+    """
+
+    def __init__(
+        self, backbone: nn.Module, *, name: str, embed_dim: int, multiscale: bool, where: str
+    ) -> None:
+        info = [dict(entry) for entry in backbone.feature_info]
+        self.mid_index = len(info) // 2
+        super().__init__(
+            embed_dim=embed_dim,
+            map_channels=backbone.num_features,
+            mid_channels=info[self.mid_index]["num_chs"],
+        )
+        self.backbone = backbone
+        self.name = name
+        self.where = where
+        self.multiscale = multiscale
+        # The (up to) three stages before the last one.
+        earlier = list(range(max(0, len(info) - 4), len(info) - 1))
+        self.scale_indices = earlier if multiscale else []
+        self.scale_projs = nn.ModuleList(
+            nn.Linear(info[i]["num_chs"], embed_dim) for i in self.scale_indices
+        )
+        if multiscale:
+            self.check_intermediates()
+
+    def check_intermediates(self) -> None:
+        if not hasattr(self.backbone, "forward_intermediates"):
+            raise UsageError(
+                f"timm model '{self.name}' at {self.where} cannot return intermediate feature "
+                "maps (no forward_intermediates), which multiscale and dual fusion need; "
+                "choose another backbone."
+            )
+
+    def encode(self, x: Tensor, *, need_mid: bool) -> tuple[Tensor, Tensor, Tensor | None]:
+        indices = sorted({*self.scale_indices, *([self.mid_index] if need_mid else [])})
+        if indices:
+            final, maps = self.backbone.forward_intermediates(x, indices=indices)
+            by_index = dict(zip(indices, maps, strict=True))
+        else:
+            final, by_index = self.backbone.forward_features(x), {}
+        embedding = self.proj(self.backbone.forward_head(final, pre_logits=True))
+        for index, proj in zip(self.scale_indices, self.scale_projs, strict=True):
+            embedding = embedding + proj(global_pool(by_index[index]))
+        # Transformers give (B, N, C) tokens: lay them out as a 1×N map.
+        feature_map = final if final.ndim == 4 else final.transpose(1, 2).unsqueeze(2)
+        return embedding, feature_map, by_index.get(self.mid_index)
+
+
+def create_image_branch(spec: ImageBranchSpec, *, embed_dim: int, image_size: int) -> TimmBranch:
+    """The remote-sensing branch from ``model.image``."""
+    backbone = create_timm_backbone(
+        spec.backbone,
+        in_chans=3,
+        input_size=(image_size, image_size),
+        where="model.image.backbone",
+        drop_rate=spec.drop_rate,
+    )
+    if spec.pretrained_path is not None:
+        load_backbone_weights(
+            backbone, spec.pretrained_path, name=spec.backbone, where="model.image.pretrained_path"
+        )
+    return TimmBranch(
+        backbone,
+        name=spec.backbone,
+        embed_dim=embed_dim,
+        multiscale=spec.multiscale,
+        where="model.image.backbone",
+    )
