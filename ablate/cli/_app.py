@@ -8,10 +8,33 @@ import traceback
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from ablate.errors import AblateError
 
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _debug() -> bool:
+    return bool(os.environ.get("ABLATE_DEBUG"))
+
+
+class _AblateGroup(TyperGroup):
+    """Turns a library error into one line on stderr and its exit code (2 input, 1 failure)."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 (click's signature)
+        try:
+            return super().invoke(ctx)
+        except AblateError as exc:
+            if _debug():
+                traceback.print_exc()
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_AblateGroup,
     name="ablate",
     help=(
         "Ablation studies for multimodal deep learning: define a study in YAML, train every "
@@ -22,8 +45,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 STORAGE_HELP = (
     "Results database URL: sqlite:///path.sqlite or postgresql+psycopg://user@host/db. "
@@ -47,29 +68,16 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; an AblateError becomes one line on stderr and its exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Entry point. Unexpected exceptions get one line unless --debug asks for the traceback."""
+    if "--debug" in (argv if argv is not None else sys.argv[1:]):
+        os.environ["ABLATE_DEBUG"] = "1"
     try:
-        app(args=argv, standalone_mode=False)
-    except AblateError as exc:
-        if debug:
-            traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        app(args=argv)
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
         sys.exit(130)
-    except typer.Abort:
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if debug:
+    except Exception as exc:
+        if _debug():
             raise
         err_console.print(
             f"[bold red]error:[/] unexpected {exc.__class__.__name__}: {exc} "

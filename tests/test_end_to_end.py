@@ -1,0 +1,82 @@
+"""One tiny study end to end through the CLI: run → database → table, and run again."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from ablate.cli import app
+from tests.conftest import tiny_study
+
+pytestmark = pytest.mark.slow
+RUNNER = CliRunner()
+
+
+def _run(*args: str):
+    return RUNNER.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_run_store_table_and_rerun(workdir: Path) -> None:
+    study = tiny_study(workdir / "tiny.yaml", modalities="[rs, social, fused]", seeds="[0]")
+    first = _run("run", str(study), "--cpu-slots", "2", "--threads-per-slot", "1", "--no-live")
+    assert first.exit_code == 0, first.output
+    assert "3/3 complete" in first.output
+
+    db = workdir / "db" / "ablate.sqlite"
+    con = sqlite3.connect(db)
+    trials = con.execute("select id, state from ablate_trial").fetchall()
+    assert len(trials) == 3 and {s for _, s in trials} == {"complete"}
+    for trial_id, _ in trials:
+        epochs = con.execute("select count(*) from ablate_epoch where trial_id=?", (trial_id,))
+        assert epochs.fetchone()[0] == 2
+        for split in ("val", "test"):
+            cells = con.execute(
+                "select count(*), sum(count) from ablate_confusion where trial_id=? and split=?",
+                (trial_id, split),
+            ).fetchone()
+            assert cells[0] == 81 and cells[1] > 0
+    con.close()
+    study_in_optuna = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}")
+    assert len(study_in_optuna.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 3
+
+    table = _run("table", "--study", "tiny", "--format", "markdown")
+    assert table.exit_code == 0, table.output
+    before = db.read_bytes()
+
+    again = _run("run", str(study), "--no-live")
+    assert again.exit_code == 0
+    assert "Study 'tiny' is complete: 3/3 runs done; nothing to train." in again.output
+    assert _run("table", "--study", "tiny", "--format", "markdown").output == table.output
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from ablate_trial").fetchone()[0] == 3
+    con.close()
+    assert before  # the file existed and was read
+
+
+def test_typo_in_study_leaves_database_byte_identical(workdir: Path) -> None:
+    good = tiny_study(workdir / "tiny.yaml", modalities="[social]", seeds="[0]")
+    assert _run("run", str(good), "--no-live").exit_code == 0
+    db = workdir / "db" / "ablate.sqlite"
+    wal = workdir / "db" / "ablate.sqlite-wal"
+    before = (db.read_bytes(), wal.read_bytes() if wal.exists() else b"")
+    bad = workdir / "bad.yaml"
+    bad.write_text(good.read_text().replace("  fusion: concat", "  fuson: concat"))
+    result = RUNNER.invoke(app, ["run", str(bad)])
+    assert result.exit_code == 2
+    assert f"Unknown key 'fuson' at model in {bad}:9; did you mean 'fusion'?" in " ".join(
+        result.output.split()
+    )
+    after = (db.read_bytes(), wal.read_bytes() if wal.exists() else b"")
+    assert after == before
+
+
+def test_dry_run_lists_runs_and_trains_nothing(workdir: Path) -> None:
+    study = tiny_study(workdir / "tiny.yaml")
+    result = _run("run", str(study), "--dry-run")
+    assert result.exit_code == 0
+    assert result.output.count("to run") == 4
+    assert not (workdir / "db" / "ablate.sqlite").exists()
