@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -209,3 +212,149 @@ def epoch_metrics(engine: Engine, trial_ids: list[int]) -> dict[int, dict[str, l
         ):
             out.setdefault(row.trial_id, {}).setdefault(row.name, []).append(row.value)
     return out
+
+
+# --- Whole-study reads for tables, figures and exports: one query each, no N+1. ---------
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What a table needs about one attempt (no resolved config: it is large and unused)."""
+
+    id: int
+    number: int
+    run_key: str
+    cell_key: str
+    seed: int
+    state: str
+    attempt: int
+    params: dict[str, Any]
+    objective: float | None
+    best_epoch: int | None
+    error: str
+    started_at: datetime
+    finished_at: datetime | None
+    host: str
+    git_commit: str
+    device: str
+
+
+@dataclass(frozen=True)
+class ResultValues:
+    """One complete trial's final metrics on one split (fractions 0..1)."""
+
+    trial_id: int
+    epoch: int
+    accuracy: float
+    kappa: float
+    macro_f1: float
+    loss: float
+
+
+def trial_outcomes(engine: Engine, name: str) -> list[TrialOutcome]:
+    """Every attempt of a study (all states), oldest first."""
+    t = TrialRow
+    columns = (
+        t.id, t.number, t.run_key, t.cell_key, t.seed, t.state, t.attempt, t.params,
+        t.objective, t.best_epoch, t.error, t.started_at, t.finished_at, t.host,
+        t.git_commit, t.device,
+    )  # fmt: skip
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        rows = session.execute(select(*columns).where(t.study_id == study.id).order_by(t.id))
+        return [TrialOutcome(*row) for row in rows]
+
+
+def result_values(engine: Engine, name: str, *, split: str) -> dict[int, ResultValues]:
+    """Final metrics on ``split`` of every complete trial, by trial id."""
+    r = ResultRow
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        rows = session.execute(
+            select(r.trial_id, r.epoch, r.accuracy, r.kappa, r.macro_f1, r.loss)
+            .join(TrialRow, TrialRow.id == r.trial_id)
+            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", r.split == split)
+        )
+        return {row[0]: ResultValues(*row) for row in rows}
+
+
+def study_class_accuracy(engine: Engine, name: str, *, split: str) -> dict[int, list[float]]:
+    """Per-class accuracy (class order) of every complete trial on ``split``, by trial id."""
+    c = ClassMetricRow
+    out: dict[int, list[float]] = {}
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        for trial_id, accuracy in session.execute(
+            select(c.trial_id, c.accuracy)
+            .join(TrialRow, TrialRow.id == c.trial_id)
+            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", c.split == split)
+            .order_by(c.trial_id, c.class_index)
+        ):
+            out.setdefault(trial_id, []).append(accuracy)
+    return out
+
+
+def study_confusion(engine: Engine, name: str, *, split: str) -> dict[int, list[list[int]]]:
+    """Confusion matrices (rows = true class) of every complete trial on ``split``."""
+    c = ConfusionRow
+    cells: dict[int, dict[tuple[int, int], int]] = {}
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        for trial_id, true_class, pred_class, count in session.execute(
+            select(c.trial_id, c.true_class, c.pred_class, c.count)
+            .join(TrialRow, TrialRow.id == c.trial_id)
+            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", c.split == split)
+        ):
+            cells.setdefault(trial_id, {})[(true_class, pred_class)] = count
+    out: dict[int, list[list[int]]] = {}
+    for trial_id, entries in cells.items():
+        size = 1 + max(max(i, j) for i, j in entries)
+        out[trial_id] = [[entries.get((i, j), 0) for j in range(size)] for i in range(size)]
+    return out
+
+
+def study_epochs(
+    engine: Engine, name: str, *, states: tuple[str, ...] = ("complete",)
+) -> dict[int, list[EpochRecord]]:
+    """Epoch rows of the study's trials in ``states``, by trial id, in epoch order."""
+    e = EpochRow
+    out: dict[int, list[EpochRecord]] = {}
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        for row in session.execute(
+            select(e.trial_id, e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.lr, e.seconds)
+            .join(TrialRow, TrialRow.id == e.trial_id)
+            .where(TrialRow.study_id == study.id, TrialRow.state.in_(states))
+            .order_by(e.trial_id, e.epoch)
+        ):
+            out.setdefault(row[0], []).append(EpochRecord(*row))
+    return out
+
+
+_EXPORT_TABLES = {
+    "trials": TrialRow,
+    "results": ResultRow,
+    "class_metrics": ClassMetricRow,
+    "confusion": ConfusionRow,
+    "epochs": EpochRow,
+    "epoch_metrics": EpochMetricRow,
+}
+EXPORT_TABLES = tuple(_EXPORT_TABLES)
+
+
+def export_rows(engine: Engine, name: str, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of one of ``EXPORT_TABLES``, restricted to one study."""
+    model = _EXPORT_TABLES[table]
+    columns = [c for c in model.__table__.columns if c.name != "study_id"]
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        query = select(*columns)
+        if model is TrialRow:
+            query = query.where(TrialRow.study_id == study.id)
+        else:
+            query = query.join(TrialRow, TrialRow.id == model.trial_id).where(
+                TrialRow.study_id == study.id
+            )
+        order = [model.__table__.c[k.name] for k in model.__table__.primary_key.columns]
+        rows = [tuple(r) for r in session.execute(query.order_by(*order))]
+    return [c.name for c in columns], rows
