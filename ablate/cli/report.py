@@ -1,1 +1,172 @@
-"""(commands are added by the issue that builds them)"""
+"""Commands that read the results database: studies, table, plot, report, export.
+
+Each opens the database, calls one ``ablate.report`` function and prints; the library is
+imported inside the command so that ``ablate --help`` stays fast and nothing pulls in torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ablate.cli._app import STORAGE_HELP, app, console, storage_url
+from ablate.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+STUDY_HELP = "Study name, as in the study file's 'name:' (see 'ablate studies')."
+
+
+def _engine(storage: str | None) -> Engine:
+    from ablate.db import make_engine
+
+    return make_engine(storage_url(storage), create=False)
+
+
+@app.command("studies")
+def studies_command(
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """List the studies in the results database: kind, trials by state, last update."""
+    from rich.table import Table
+
+    from ablate.db import list_studies
+
+    summaries = list_studies(_engine(storage))
+    if not summaries:
+        console.print("The results database holds no studies yet: run 'ablate run STUDY.yaml'.")
+        return
+    table = Table(title="Studies")
+    for title in ("name", "kind", "complete", "running", "failed", "pruned", "updated (UTC)"):
+        table.add_column(title, justify="left" if title in ("name", "kind") else "right")
+    for s in summaries:
+        counts = [str(s.counts.get(k, 0)) for k in ("complete", "running", "failed", "pruned")]
+        table.add_row(s.name, s.kind, *counts, f"{s.updated_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@app.command("table")
+def table_command(
+    study: str = typer.Option(..., "--study", "-s", help=STUDY_HELP),
+    split: str = typer.Option("test", "--split", help="Which split's final metrics: val or test."),
+    metric: list[str] = typer.Option(
+        None,
+        "--metric",
+        "-m",
+        help="Metric column(s): accuracy, kappa, macro_f1; repeat the option. "
+        "Default: accuracy and kappa.",
+    ),
+    fmt: str = typer.Option(
+        "rich", "--format", "-f", help="rich (terminal), markdown, latex, csv or html."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead."),
+    per_class: bool = typer.Option(
+        False, "--per-class", help="Per-class accuracy (the 9 classes) by cell instead."
+    ),
+    top: int = typer.Option(10, "--top", help="Search studies: how many best trials to show."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """The results table: one row per ablation cell, mean ± std over seeds, Δ and paired tests
+    against the baseline, published references apart, failed runs in footnotes.
+
+    A search study gets its best trials by objective and the parameter importances instead."""
+    from ablate import report
+
+    if fmt not in report.FORMATS:
+        raise UsageError(f"Unknown table format '{fmt}'; use one of: {', '.join(report.FORMATS)}.")
+    metrics = tuple(metric) if metric else report.DEFAULT_METRICS
+    engine = _engine(storage)
+    if per_class:
+        tables = [report.per_class_table(engine, study, split=split)]
+    elif _is_search(engine, study):
+        tables = [report.search_table(engine, study, split=split, metrics=metrics, top=top)]
+        importance = report.importance_table(engine, study)
+        tables += [importance] if importance.sections[0].rows else []
+    else:
+        tables = [report.ablation_table(engine, study, split=split, metrics=metrics)]
+    if fmt == "rich" and out is None:
+        for table in tables:
+            console.print(report.to_rich(table))
+        return
+    text = "\n".join(report.render(t, "markdown" if fmt == "rich" else fmt) for t in tables)
+    if out is None:
+        console.out(text, end="", highlight=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {out}")
+
+
+def _is_search(engine: Engine, study: str) -> bool:
+    from ablate.db import get_study
+
+    return get_study(engine, study).kind == "search"
+
+
+@app.command("plot")
+def plot_command(
+    kind: str = typer.Argument(..., help="confusion, curves, weights or importance."),
+    study: str = typer.Option(..., "--study", "-s", help=STUDY_HELP),
+    cell: list[str] = typer.Option(
+        None, "--cell", help="Only cells with FACTOR=VALUE (e.g. fusion=concat); repeatable."
+    ),
+    split: str = typer.Option("test", "--split", help="Confusion matrices: val or test."),
+    out: Path = typer.Option(Path("figures"), "--out", "-o", help="Folder for the figures."),
+    fmt: str = typer.Option("png", "--format", "-f", help="png or pdf."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Figures for slides: confusion matrices (counts and row-normalised, summed over seeds),
+    validation curves (mean ± std over seeds), the loss-weight landscape of a search study,
+    parameter importances."""
+    from ablate.report import PLOT_KINDS, plot
+
+    if kind not in PLOT_KINDS:
+        raise UsageError(f"Unknown plot '{kind}'; use one of: {', '.join(PLOT_KINDS)}.")
+    engine = _engine(storage)
+    paths = plot(kind, engine, study, out_dir=out, split=split, cells=tuple(cell or ()), fmt=fmt)
+    if not paths:
+        console.print(f"Nothing to draw: study '{study}' has no complete trial with that data.")
+    for path in paths:
+        console.print(f"Wrote {path}")
+
+
+@app.command("report")
+def report_command(
+    study: list[str] = typer.Option(..., "--study", "-s", help=STUDY_HELP + " Repeatable."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="meeting.pptx for a PowerPoint deck, or report.md for markdown."
+    ),
+    split: str = typer.Option("test", "--split", help="Which split's final metrics: val or test."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Slides for the group meeting: per study a native (editable) table, confusion matrices
+    and validation curves, with provenance in the speaker notes."""
+    from ablate.report import check_split, write_deck, write_markdown_report
+
+    check_split(split)
+    engine = _engine(storage)
+    suffix = out.suffix.lower()
+    if suffix == ".pptx":
+        written = write_deck(engine, list(study), out, split=split)
+    elif suffix in (".md", ".markdown"):
+        written = write_markdown_report(engine, list(study), out, split=split)
+    else:
+        raise UsageError(f"Cannot tell the report format of '{out}'; name it *.pptx or *.md.")
+    console.print(f"Wrote {written}")
+
+
+@app.command("export")
+def export_command(
+    study: str = typer.Option(..., "--study", "-s", help=STUDY_HELP),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, or parquet (needs pyarrow)."),
+    out: Path = typer.Option(Path("export"), "--out", "-o", help="Folder for the files."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Trials, results, per-class metrics, confusion matrices and epochs as files for pandas."""
+    from ablate.report import export_study
+
+    for path in export_study(_engine(storage), study, out, fmt=fmt):
+        console.print(f"Wrote {path}")

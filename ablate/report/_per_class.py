@@ -1,0 +1,59 @@
+"""Per-class accuracy by cell: where a fusion helps (e.g. Railway station vs Airport)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ablate.db import study_class_accuracy
+from ablate.report._ablation import check_choices
+from ablate.report._accounting import accounting_notes
+from ablate.report._collect import cell_label, format_value, load_study_data, short_names
+from ablate.report._model import Cell, Column, Section, Table
+from ablate.report._numbers import mean_std, pct
+from ablate.report._stats import spread
+from ablate.spec import CLASS_NAMES, cell_key
+
+
+def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table:
+    """Mean ± std over seeds of each class's accuracy (recall), one row per cell."""
+    check_choices(split, ())
+    data = load_study_data(engine, study)
+    by_trial = study_class_accuracy(engine, study, split=split)
+    complete = data.complete()
+    names = short_names(data.factors)
+    columns = [Column(f, names[f], (f,), numeric=False) for f in data.factors] or [
+        Column("cell", "Cell", ("cell",), numeric=False)
+    ]
+    columns.append(Column("n", "n", ("n",)))
+    slugs = [name.lower().replace(" ", "_") for name in CLASS_NAMES]
+    columns += [
+        Column(slug, name, (f"{slug}_mean", f"{slug}_std"))
+        for slug, name in zip(slugs, CLASS_NAMES, strict=True)
+    ]
+    rows: list[list[Cell]] = []
+    for cell in data.cells:
+        trials = [t for t in complete.get(cell_key(cell), {}).values() if t.id in by_trial]
+        row = [Cell(format_value(cell.get(f)), (cell.get(f),)) for f in data.factors] or [
+            Cell.plain(cell_label(cell))
+        ]
+        row.append(Cell(str(len(trials)), (len(trials),)))
+        for index in range(len(CLASS_NAMES)):
+            values = [100.0 * by_trial[t.id][index] for t in trials if index < len(by_trial[t.id])]
+            s = spread(values)
+            row.append(Cell(mean_std(s.mean, s.std), (s.mean, s.std)))
+        rows.append(row)
+    first = len(columns) - len(CLASS_NAMES)
+    for index in range(first, len(columns)):
+        means = [r[index].numbers[0] for r in rows if r[index].numbers[0] is not None]
+        if len(means) >= 2:
+            best = pct(max(means))
+            for r in rows:
+                if r[index].numbers[0] is not None and pct(r[index].numbers[0]) == best:
+                    r[index] = Cell(r[index].text, r[index].numbers, bold=True)
+    return Table(
+        title=f"{study}: per-class accuracy on the {split} split, mean ± std over seeds (%)",
+        columns=tuple(columns),
+        sections=(Section(tuple(tuple(r) for r in rows)),),
+        footnotes=tuple(accounting_notes(data)),
+        legend=("Per-class accuracy is the recall of each class; best mean per class in bold.",),
+    )
