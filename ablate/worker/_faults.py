@@ -1,6 +1,6 @@
 """Fault injection for the failure-handling tests (``ABLATE_INJECT_FAULT``).
 
-Format: ``KIND@EPOCH[:KEY=VALUE,...]`` with KIND one of ``abort`` (the process dies with
+Format: ``KIND@EPOCH[:KEY=VALUE,...]``, several separated by ';', with KIND one of ``abort`` (the process dies with
 SIGABRT, like a segfault), ``raise`` (an exception in training) or ``oom`` (a CUDA
 out-of-memory error). It fires after epoch EPOCH of the trials whose config matches every
 KEY=VALUE (keys: ``seed``, ``batch_size`` or a grid factor such as ``model.modality``).
@@ -39,10 +39,14 @@ class Fault:
         raise RuntimeError("injected failure (ABLATE_INJECT_FAULT)")
 
 
-def parse_fault(text: str | None) -> Fault | None:
-    if not text:
-        return None
-    head, _, tail = text.partition(":")
-    kind, _, epoch = head.partition("@")
-    match = dict(item.split("=", 1) for item in tail.split(",") if "=" in item)
-    return Fault(kind=kind, epoch=int(epoch or 1), match=match)
+def parse_faults(text: str | None) -> tuple[Fault, ...]:
+    """Faults separated by ';', e.g. ``abort@1:seed=0;oom@1:batch_size=64``."""
+    faults = []
+    for item in (text or "").split(";"):
+        if not item.strip():
+            continue
+        head, _, tail = item.strip().partition(":")
+        kind, _, epoch = head.partition("@")
+        match = dict(pair.split("=", 1) for pair in tail.split(",") if "=" in pair)
+        faults.append(Fault(kind=kind, epoch=int(epoch or 1), match=match))
+    return tuple(faults)

@@ -17,15 +17,17 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from ablate.worker._faults import Fault, parse_fault
+from ablate.worker._faults import Fault, parse_faults
 from ablate.worker._task import WorkerTask
 
 
 class PipeReporter:
     """Sends epochs to the scheduler, asks it about pruning, watches the stop event."""
 
-    def __init__(self, conn: Connection, stop: Event, fault: Fault | None, config: dict) -> None:
-        self._conn, self._stop, self._fault, self._config = conn, stop, fault, config
+    def __init__(
+        self, conn: Connection, stop: Event, faults: tuple[Fault, ...], config: dict
+    ) -> None:
+        self._conn, self._stop, self._faults, self._config = conn, stop, faults, config
         self._announced = False
 
     def epoch(self, report: Any, *, replayed: bool) -> None:
@@ -33,8 +35,9 @@ class PipeReporter:
         print(f"epoch {report.epoch}: train_loss={report.train_loss:.4f} "
               f"val_loss={report.val_loss:.4f} val_acc={report.val_accuracy:.4f}"
               f"{' (replayed from checkpoint)' if replayed else ''}", flush=True)
-        if not replayed and self._fault is not None and self._fault.applies(self._config, report.epoch):
-            self._fault.fire()
+        for fault in self._faults:  # a replayed epoch fires again: a deterministic bug recurs
+            if fault.applies(self._config, report.epoch):
+                fault.fire()
 
     def should_prune(self, epoch: int, value: float) -> bool:
         self._conn.send(("prune?", epoch, value))
@@ -70,7 +73,7 @@ def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
     config = TrialConfig.model_validate(task.config)
     print(f"trial {config.study} cell={config.cell} params={config.params} seed={config.seed} "
           f"device={task.device} threads={task.threads}", flush=True)
-    reporter = PipeReporter(conn, stop, parse_fault(task.fault), task.config)
+    reporter = PipeReporter(conn, stop, parse_faults(task.fault), task.config)
     try:
         result = fit(
             config,
