@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ablate.db._schema import SCHEMA_VERSION, Base, MetaRow
+from ablate.db._schema import MetaRow
 from ablate.errors import StorageError, UsageError
 
 DEFAULT_STORAGE = "sqlite:///db/ablate.sqlite"
@@ -62,15 +62,24 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create ablate's tables if missing and record the schema version."""
+    """Create or upgrade ablate's tables to the newest migration; record the schema version.
+
+    Only additive migrations run automatically (see ``ablate.db._migrate``); a SQLite file on a
+    network file system is refused before anything is written.
+    """
+    from ablate.db._fs import check_sqlite_location
+    from ablate.db._migrate import upgrade
+
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        check_sqlite_location(path)
     try:
-        Base.metadata.create_all(engine)
-        with Session(engine) as session, session.begin():
-            if session.get(MetaRow, "schema_version") is None:
-                session.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+        upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StorageError(f"Cannot prepare the results database: {exc.__class__.__name__}: "
-                           f"{str(exc).splitlines()[0]}") from None
+        raise StorageError(
+            f"Cannot prepare the results database {redact(str(engine.url))}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def has_schema(engine: Engine) -> bool:

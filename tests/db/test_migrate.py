@@ -1,0 +1,192 @@
+"""Migrations of ablate's tables: fresh databases, pre-migration databases, upgrades."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import datetime
+
+import pytest
+from sqlalchemy import inspect, text
+
+from ablate.db import _migrate as migrate
+from ablate.db import ensure_schema, make_engine, schema_version
+from ablate.db._schema import Base
+from ablate.errors import StorageError
+
+NOW = datetime(2026, 11, 20, 9, 0)
+
+
+def _insert_study(engine, name: str = "fusion") -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ablate_study (name, description, kind, spec_text, spec_json, "
+                "spec_path, created_at, updated_at) VALUES (:n, '', 'grid', 'x: 1', '{}', '', "
+                ":t, :t)"
+            ),
+            {"n": name, "t": NOW},
+        )
+
+
+def _revision(engine) -> str | None:
+    with engine.connect() as connection:
+        return migrate.current_revision(connection)
+
+
+def test_head_constant_is_the_newest_revision():
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(migrate.alembic_config()).get_current_head() == migrate.HEAD
+
+
+def test_fresh_sqlite_is_migrated_to_head_and_matches_the_models(sqlite_url):
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    ensure_schema(engine)  # idempotent
+    assert _revision(engine) == migrate.HEAD
+    assert schema_version(engine) == 1
+    # A failure here means _schema.py changed without a migration: add a revision in
+    # ablate/db/migrations/versions/ (see the docstring of ablate/db/_migrate.py).
+    assert migrate.schema_drift(engine) == []
+
+
+@pytest.mark.postgres
+def test_fresh_postgresql_is_migrated_and_matches_the_models(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        ensure_schema(engine)
+        assert _revision(engine) == migrate.HEAD
+        assert migrate.schema_drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_pre_migration_database_is_stamped_and_keeps_rows(sqlite_url):
+    engine = make_engine(sqlite_url)
+    Base.metadata.create_all(engine)  # what ablate did before migrations existed
+    _insert_study(engine)
+    ensure_schema(engine)
+    assert _revision(engine) == "0001"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM ablate_study")).scalars().all() == [
+            "fusion"
+        ]
+
+
+def test_version_table_does_not_clash_with_optunas(sqlite_url):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study(study_name="fusion", storage=sqlite_url)
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"alembic_version", "ablate_alembic_version", "studies", "ablate_study"} <= tables
+    optuna.load_study(study_name="fusion", storage=sqlite_url)  # Optuna still happy
+
+
+_REVISION_0002 = '''"""Test-only: a nullable column."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+AUTO_UPGRADE = {auto}
+
+
+def upgrade():
+    with op.batch_alter_table("ablate_study") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("ablate_study") as batch:
+        batch.drop_column("note")
+'''
+
+
+@pytest.fixture
+def with_revision_0002(tmp_path, monkeypatch):
+    """A copy of the real migrations plus a test-only revision 0002."""
+
+    def install(*, auto: bool) -> None:
+        scripts = tmp_path / "migrations"
+        shutil.copytree(migrate._MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+        (scripts / "versions" / "0002_note.py").write_text(_REVISION_0002.format(auto=auto))
+        monkeypatch.setattr(migrate, "_MIGRATIONS", scripts)
+        monkeypatch.setattr(migrate, "HEAD", "0002")
+
+    return install
+
+
+def test_database_written_by_0001_upgrades_to_head_and_keeps_rows(sqlite_url, with_revision_0002):
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)  # the real head: 0001
+    _insert_study(engine)
+    with_revision_0002(auto=True)
+    ensure_schema(engine)
+    assert _revision(engine) == "0002"
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT name, note FROM ablate_study")).all()
+    assert [tuple(r) for r in rows] == [("fusion", None)]
+
+
+def test_non_additive_revision_needs_an_explicit_upgrade(sqlite_url, with_revision_0002):
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    with_revision_0002(auto=False)
+    with pytest.raises(StorageError) as info:
+        ensure_schema(engine)
+    assert str(info.value) == (
+        "The results database needs schema revision(s) 0002, which are not applied "
+        "automatically; stop every run on it, then run 'ablate db upgrade --storage URL'."
+    )
+    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0001", "0002")
+
+
+def test_database_newer_than_this_ablate_is_refused(sqlite_url):
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE ablate_alembic_version SET version_num = '0099'"))
+    with pytest.raises(StorageError, match="schema revision 0099, which this version of ablate"):
+        ensure_schema(engine)
+
+
+def test_concurrent_first_use_of_a_sqlite_file(sqlite_url):
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            ensure_schema(make_engine(sqlite_url))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _revision(make_engine(sqlite_url)) == migrate.HEAD
+
+
+@pytest.mark.slow
+def test_concurrent_first_use_from_several_processes(sqlite_url):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ablate.db import ensure_schema, make_engine; "
+        "ensure_schema(make_engine(sys.argv[1]))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, sqlite_url], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    failures = [p.stderr.read().decode() for p in procs if p.wait() != 0]
+    assert failures == []
+    assert _revision(make_engine(sqlite_url)) == migrate.HEAD
