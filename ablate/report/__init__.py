@@ -13,7 +13,16 @@ from ablate.report._ablation import DEFAULT_METRICS, SPLITS, ablation_table, che
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import METRICS
 from ablate.report._per_class import per_class_table
-from ablate.report._render import FORMATS, render, to_csv, to_html, to_latex, to_markdown, to_rich
+from ablate.report._render import (
+    FORMATS,
+    latex_escape,
+    render,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+    to_rich,
+)
 from ablate.report._search import search_table
 from ablate.report._stats import MARK, MIN_WILCOXON_PAIRS, Paired, Spread, paired, spread
 
@@ -58,6 +67,7 @@ __all__ = [
     "Table",
     "ablation_table",
     "check_split",
+    "latex_escape",
     "paired",
     "per_class_table",
     "render",

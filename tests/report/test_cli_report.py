@@ -1,0 +1,84 @@
+"""The report commands through the CLI: exit codes, exact messages, help, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ablate.cli import app
+
+COMMANDS = ("studies", "table", "plot", "report", "export")
+runner = CliRunner()
+
+
+def test_unknown_study_names_the_closest(fusion_url: str) -> None:
+    result = runner.invoke(app, ["table", "--study", "fusoin", "--storage", fusion_url])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: No study named 'fusoin' in the results database; did you mean 'fusion'?\n"
+    )
+
+
+def test_missing_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/none.sqlite"
+    result = runner.invoke(app, ["table", "--study", "fusion", "--storage", url])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: No results database at {tmp_path}/none.sqlite; run 'ablate run STUDY.yaml' "
+        "first, or pass --storage.\n"
+    )
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--storage" in result.stdout and len(result.stdout.split()) > 30
+
+
+def test_table_markdown_to_file(fusion_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "t.md"
+    args = ["table", "-s", "fusion", "-f", "markdown", "-m", "accuracy", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--storage", fusion_url])
+    assert result.exit_code == 0, result.output
+    assert "| sum | 3 | **69.30 ± 0.56** | +0.73 | 0.014 / 0.250 |" in out.read_text()
+
+
+def test_bad_choices_are_one_line(fusion_url: str) -> None:
+    result = runner.invoke(app, ["table", "-s", "fusion", "-m", "acc", "--storage", fusion_url])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: Unknown metric 'acc'; use one of: accuracy, kappa, macro_f1.\n"
+    )
+    result = runner.invoke(app, ["report", "-s", "fusion", "-o", "x.key", "--storage", fusion_url])
+    assert result.exit_code == 2 and "name it *.pptx or *.md" in result.stderr
+
+
+def test_studies_and_commands_write_files(fusion_url: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["studies", "--storage", fusion_url])
+    assert result.exit_code == 0 and "fusion" in result.stdout
+    result = runner.invoke(app, ["plot", "curves", "-s", "fusion", "-o", str(tmp_path),
+                                 "--storage", fusion_url])  # fmt: skip
+    assert result.exit_code == 0 and (tmp_path / "fusion_curves.png").exists()
+    result = runner.invoke(app, ["export", "-s", "fusion", "-o", str(tmp_path / "e"),
+                                 "--storage", fusion_url])  # fmt: skip
+    assert result.exit_code == 0 and (tmp_path / "e" / "fusion_epochs.csv").exists()
+
+
+def test_table_does_not_import_torch(fusion_url: str) -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from ablate.cli import app\n"
+        f"r = CliRunner().invoke(app, ['table', '-s', 'fusion', '--storage', {fusion_url!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('torch', 'matplotlib', 'pptx') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -1,0 +1,91 @@
+"""The deck: native tables equal to the markdown, figures, provenance; LibreOffice opens it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+from sqlalchemy import Engine
+
+from ablate.report import ablation_table, to_markdown, write_deck, write_markdown_report
+
+
+def _markdown_cells(markdown: str) -> list[list[str]]:
+    rows = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith("| :---"):
+            cells = [
+                c.strip().removeprefix("**").removesuffix("**") for c in line[2:-2].split(" | ")
+            ]
+            rows.append(cells)
+    return rows
+
+
+def _pptx_cells(table) -> list[list[str]]:
+    rows = []
+    for row in table.rows:
+        texts = [cell.text for cell in row.cells]
+        if texts[0].startswith("Reported (not measured here)"):
+            continue  # the section title row (a separate heading in markdown)
+        rows.append(texts)
+    return rows
+
+
+def test_deck_slides_table_and_figures(fusion_engine: Engine, tmp_path: Path) -> None:
+    out = write_deck(fusion_engine, ["fusion"], tmp_path / "meeting.pptx")
+    deck = Presentation(str(out))
+    slides = list(deck.slides)
+    titles = [s.shapes.title.text for s in slides]
+    assert titles == [
+        "Ablation results",
+        "fusion: results",
+        "fusion: confusion matrices (test)",
+        "fusion: validation curves",
+    ]
+    tables = [sh for sh in slides[1].shapes if sh.has_table]
+    assert len(tables) == 1
+    markdown = to_markdown(ablation_table(fusion_engine, "fusion"))
+    expected = _markdown_cells(markdown)
+    header = expected[0]
+    expected = [r for i, r in enumerate(expected) if i == 0 or r != header]  # one header
+    assert _pptx_cells(tables[0].table) == expected
+    for slide in slides[2:]:
+        assert any(sh.shape_type == MSO_SHAPE_TYPE.PICTURE for sh in slide.shapes)
+    notes = slides[1].notes_slide.notes_text_frame.text
+    assert "Trials (attempts) by state: complete ×8, failed ×2" in notes
+    assert "Git commits: abc1234 ×10" in notes and "gpu-server-1" in notes
+
+
+def test_libreoffice_converts_the_deck(
+    fakes: SimpleNamespace, fusion_engine: Engine, tmp_path: Path
+) -> None:
+    soffice = fakes.require_tool("soffice")
+    out = write_deck(fusion_engine, ["fusion"], tmp_path / "meeting.pptx")
+    run = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "meeting.pdf").stat().st_size > 10_000
+
+
+def test_markdown_report_with_images(
+    fusion_engine: Engine, search_engine: Engine, tmp_path: Path
+) -> None:
+    out = write_markdown_report(fusion_engine, ["fusion"], tmp_path / "report.md")
+    text = out.read_text()
+    assert "| sum | 3 | **69.30 ± 0.56** |" in text
+    assert "![fusion: validation curves](report_files/fusion_curves.png)" in text
+    assert (tmp_path / "report_files" / "fusion_curves.png").exists()
+
+
+def test_search_study_deck(search_engine: Engine, tmp_path: Path) -> None:
+    deck = Presentation(str(write_deck(search_engine, ["loss_weights"], tmp_path / "s.pptx")))
+    titles = [s.shapes.title.text for s in deck.slides]
+    assert "loss_weights: best trials" in titles
+    assert "loss_weights: loss-weight landscape" in titles
+    assert "loss_weights: parameter importances" in titles
