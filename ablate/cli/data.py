@@ -1,1 +1,175 @@
-"""(commands are added by the issue that builds them)"""
+"""``ablate data``: write synthetic raw data, prepare a cache from raw URFC data, describe one."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ablate.cli._app import app, console
+from ablate.errors import UsageError
+
+data_app = typer.Typer(
+    help=(
+        "URFC data: write synthetic raw data, prepare a memory-mapped cache from the raw "
+        "competition folders (resumable), and describe a cache."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+# --preset: the two competition rounds (train / test regions) and a sensible worker count.
+PRESETS = {"small": (40_000, 10_000, 4), "large": (400_000, 100_000, 16)}
+SHOWN_PROBLEMS = 10
+
+
+class _Rate(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):
+        speed = task.finished_speed or task.speed
+        return f"{speed:,.0f} samples/s" if speed else ""
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@data_app.command("prepare")
+def prepare(
+    raw_dir: Path = typer.Argument(..., help="Raw URFC folder (train_image/, train_visit/, ...)."),
+    out: Path = typer.Option(..., "--out", help="Cache folder to write (new, empty, or a cache)."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes (default: 1, or the preset's)."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file."),
+    val: float = typer.Option(0.2, "--val", min=0.0, max=0.5, help="Validation share."),
+    test: float = typer.Option(0.2, "--test", min=0.0, max=0.5, help="Test share."),
+    split_seed: int = typer.Option(0, "--split-seed", min=0, help="Seed of the split."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="small (preliminary round) or large (final round)."
+    ),
+    filter_dark: float | None = typer.Option(
+        None, "--filter-dark", min=0.0, max=1.0, help="Skip tiles with more dark pixels than this."
+    ),
+    filter_bright: float | None = typer.Option(
+        None, "--filter-bright", min=0.0, max=1.0, help="Skip tiles with more white pixels."
+    ),
+) -> None:
+    """Decode images and parse visits once into a memory-mappable cache (rerun to resume)."""
+    from ablate.data import prepare_cache
+
+    if preset is not None and preset not in PRESETS:
+        raise UsageError(f"Unknown --preset '{preset}'; use 'small' or 'large'.")
+    if workers is None:
+        workers = min(PRESETS[preset][2], os.cpu_count() or 1) if preset else 1
+    with _progress_bar() as bar:
+        task = bar.add_task("prepare", total=None)
+        manifest = prepare_cache(
+            raw_dir,
+            out,
+            workers=workers,
+            strict=strict,
+            val_fraction=val,
+            test_fraction=test,
+            split_seed=split_seed,
+            filter_dark=filter_dark,
+            filter_bright=filter_bright,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    _print_summary(manifest, out, preset)
+
+
+def _print_summary(manifest: dict, out: Path, preset: str | None) -> None:
+    console.print(
+        f"[green]cache ready[/] {out}: {manifest['n_labelled']:,} labelled and "
+        f"{manifest['n_unlabelled']:,} unlabelled regions; split {manifest['split_counts']}"
+    )
+    if preset:
+        n_train, n_test, _ = PRESETS[preset]
+        if (manifest["n_labelled"], manifest["n_unlabelled"]) != (n_train, n_test):
+            console.print(
+                f"[yellow]note:[/] the {preset} round has {n_train:,} train and {n_test:,} test "
+                "regions; this folder differs (see the problems below)"
+            )
+    problems, filtered = manifest["problems"], manifest["filtered"]
+    if filtered:
+        console.print(f"{len(filtered):,} tiles left out by the dark/bright filters")
+    if not problems:
+        console.print("no problems found")
+        return
+    console.print(
+        f"[yellow]{len(problems):,} problems[/] (samples skipped; all in manifest.json):"
+    )
+    for p in problems[:SHOWN_PROBLEMS]:
+        where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
+        console.print(f"  {where}: {p['reason']}", highlight=False, markup=False)
+    if len(problems) > SHOWN_PROBLEMS:
+        console.print(f"  ... and {len(problems) - SHOWN_PROBLEMS:,} more")
+
+
+@data_app.command("synth")
+def synth(
+    out: Path = typer.Option(..., "--out", help="Folder to write the raw URFC layout into."),
+    n: int = typer.Option(900, "--n", min=1, help="Labelled regions (classes balanced)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed; same seed, same bytes."),
+    n_test: int = typer.Option(0, "--n-test", min=0, help="Unlabelled test regions."),
+) -> None:
+    """Write synthetic data in the real raw URFC layout (for trying ablate without the archive)."""
+    from ablate.data import write_synthetic
+
+    write_synthetic(out, n=n, seed=seed, n_test=n_test)
+    console.print(f"wrote {n:,} labelled and {n_test:,} unlabelled synthetic regions to {out}")
+
+
+@data_app.command("info")
+def info(
+    cache_dir: Path = typer.Argument(..., help="A cache folder made by 'ablate data prepare'."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Describe a prepared cache: sizes, classes, split, source and problems."""
+    from ablate.data import check_cache
+
+    manifest = check_cache(cache_dir)
+    if as_json:
+        console.print_json(json.dumps(manifest))
+        return
+    table = Table(title=f"cache {cache_dir}", show_header=False)
+    table.add_row(
+        "regions", f"{manifest['n_labelled']:,} labelled, {manifest['n_unlabelled']:,} unlabelled"
+    )
+    for name, count in manifest["class_counts"].items():
+        table.add_row(f"  {name}", f"{count:,}")
+    table.add_row("split", ", ".join(f"{k} {v:,}" for k, v in manifest["split_counts"].items()))
+    table.add_row("split settings", json.dumps(manifest["settings"]))
+    table.add_row("source", f"{manifest['raw_dir']} ({manifest['source_files']:,} files)")
+    table.add_row("checksum", manifest["source_checksum"])
+    table.add_row(
+        "parser / cache version", f"{manifest['parser_version']} / {manifest['cache_version']}"
+    )
+    table.add_row("problems", f"{len(manifest['problems']):,}")
+    table.add_row("filtered", f"{len(manifest['filtered']):,}")
+    console.print(table)
