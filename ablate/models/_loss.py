@@ -83,9 +83,11 @@ def _distillation(out: ModelOutput, labels: Tensor, loss: LossSpec) -> Tensor | 
     if not out.branch_logits:
         return None
     t = loss.temperature
-    teacher = F.softmax(out.logits / t, dim=1).detach()
+    # KL(softmax(main/T) ‖ softmax(branch/T)) with the target given as log-probabilities: the
+    # same value as a softmax target, but exactly 0 when a branch agrees with the fused head.
+    teacher = F.log_softmax(out.logits / t, dim=1).detach()
     terms = [
-        F.kl_div(F.log_softmax(logits / t, dim=1), teacher, reduction="batchmean")
+        F.kl_div(F.log_softmax(logits / t, dim=1), teacher, reduction="batchmean", log_target=True)
         for logits in out.branch_logits.values()
     ]
     return t * t * torch.stack(terms).sum()

@@ -59,9 +59,9 @@ class Registry(Generic[F]):
             return self._factories[name]
         except KeyError:
             names = self.names()
-            hint = close_matches(name, names) or f"; choose one of: {', '.join(names)}"
+            hint = close_matches(name, names) or f"; choose one of: {', '.join(names)}."
             raise UsageError(
-                f"Unknown {self.kind} '{name}' at {self.where}{hint}. "
+                f"Unknown {self.kind} '{name}' at {self.where}{hint} "
                 "Run 'ablate models' to list them."
             ) from None
 

@@ -22,9 +22,9 @@ def create_timm_backbone(
 ) -> nn.Module:
     """A timm model as a feature extractor (``num_classes=0``), never downloading weights."""
     if not timm.is_model(name):
-        hint = close_matches(name, timm.list_models(), n=3) or "; see timm.list_models()"
+        hint = close_matches(name, timm.list_models(), n=3) or "; see timm.list_models()."
         raise UsageError(
-            f"Unknown timm backbone '{name}' at {where}{hint}. "
+            f"Unknown timm backbone '{name}' at {where}{hint} "
             "Run 'ablate models' to list the options."
         )
     kwargs: dict[str, object] = {"pretrained": False, "num_classes": 0, "in_chans": in_chans}
