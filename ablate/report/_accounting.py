@@ -50,6 +50,8 @@ def accounting_notes(data: StudyData) -> list[str]:
     states = [*_STATE_TITLES, *sorted(set(by_state) - set(_STATE_TITLES) - {"complete"})]
     for state in states:
         title = _STATE_TITLES.get(state, f"In state '{state}', not averaged in")
+        if data.spec.kind == "search":  # search trials are ranked, not averaged
+            title = title.replace("not averaged in", "not ranked")
         runs = by_state.get(state, [])
         if runs:
             named = "; ".join(_run_note(data, run) for run in runs)

@@ -151,7 +151,11 @@ def plot_weights(
             py = [t.params.get(y_name, np.nan) for t in pruned]
             ax.scatter(px, py, marker="x", color="grey", label=f"pruned ({len(pruned)})")
             ax.legend(loc="upper right", fontsize=8)
-        figure.colorbar(points, ax=ax, label=data.spec.objective.metric)
+        unit = "" if scale == 1.0 else " (%)"
+        figure.colorbar(points, ax=ax, label=f"{data.spec.objective.metric}{unit}")
+        bounds = data.spec.search.params  # type: ignore[union-attr]
+        ax.set_xlim(bounds[x_name].low, bounds[x_name].high)
+        ax.set_ylim(bounds[y_name].low, bounds[y_name].high)
         ax.set_xlabel(names[x_name])
         ax.set_ylabel(names[y_name])
         ax.set_title(f"{study}: {data.spec.objective.metric} by {names[x_name]} × {names[y_name]}")

@@ -47,7 +47,7 @@ def test_search_figures_table_and_importance(search_engine: Engine, tmp_path: Pa
     rows = [[c.text for c in r] for r in table.sections[0].rows]
     assert [r[2] for r in rows] == ["0.9", "0.8", "0.7"]  # deep_supervision of the best three
     assert rows[0][5] == f"{100 * (0.60 + 0.09 + 0.0001):.2f}"
-    assert "Pruned, not averaged in (1 run): trial 7 (seed 0) (pruned at epoch 2)." in table.notes
+    assert "Pruned, not ranked (1 run): trial 7 (seed 0) (pruned at epoch 2)." in table.notes
     importances = param_importances(search_engine, "loss_weights")
     assert next(iter(importances)) == "loss.deep_supervision"
     assert math.isclose(sum(importances.values()), 1.0, rel_tol=1e-6)
