@@ -30,6 +30,12 @@ class TimmBranch(Branch):
             mid_channels=info[self.mid_index]["num_chs"],
         )
         self.backbone = backbone
+        # Some heads widen the pooled features (MambaOut's pre-logits MLP): project those apart.
+        pooled_dim = getattr(backbone, "head_hidden_size", None) or backbone.num_features
+        self.pooled_proj = (
+            nn.Linear(pooled_dim, embed_dim) if pooled_dim != backbone.num_features else None
+        )
+        self.channels_last_output = getattr(backbone, "output_fmt", "NCHW") == "NHWC"
         self.name = name
         self.where = where
         self.multiscale = multiscale
@@ -57,11 +63,16 @@ class TimmBranch(Branch):
             by_index = dict(zip(indices, maps, strict=True))
         else:
             final, by_index = self.backbone.forward_features(x), {}
-        embedding = self.proj(self.backbone.forward_head(final, pre_logits=True))
+        pooled_proj = self.pooled_proj if self.pooled_proj is not None else self.proj
+        embedding = pooled_proj(self.backbone.forward_head(final, pre_logits=True))
         for index, proj in zip(self.scale_indices, self.scale_projs, strict=True):
             embedding = embedding + proj(global_pool(by_index[index]))
-        # Transformers give (B, N, C) tokens: lay them out as a 1×N map.
-        feature_map = final if final.ndim == 4 else final.transpose(1, 2).unsqueeze(2)
+        if final.ndim == 3:  # transformers give (B, N, C) tokens: lay them out as a 1×N map
+            feature_map = final.transpose(1, 2).unsqueeze(2)
+        elif self.channels_last_output:  # Swin, MambaOut: (B, H, W, C)
+            feature_map = final.permute(0, 3, 1, 2)
+        else:
+            feature_map = final
         return embedding, feature_map, by_index.get(self.mid_index)
 
 

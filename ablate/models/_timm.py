@@ -30,11 +30,41 @@ def create_timm_backbone(
     kwargs: dict[str, object] = {"pretrained": False, "num_classes": 0, "in_chans": in_chans}
     if drop_rate:
         kwargs["drop_rate"] = drop_rate
+    model = _create_sized(name, input_size, kwargs)
+    _check_input_size(model, name, in_chans=in_chans, input_size=input_size, where=where)
+    return model
+
+
+def _create_sized(name: str, input_size: tuple[int, int], kwargs: dict[str, object]) -> nn.Module:
+    """Transformers fix their input size at construction (and ViTs can pad 100×100 or 26×24
+    to a multiple of the patch size); CNNs reject both arguments, so fall back step by step."""
+    for extra in ({"img_size": input_size, "dynamic_img_pad": True}, {"img_size": input_size}, {}):
+        try:
+            return timm.create_model(name, **extra, **kwargs)
+        except TypeError:
+            if not extra:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check_input_size(
+    model: nn.Module, name: str, *, in_chans: int, input_size: tuple[int, int], where: str
+) -> None:
+    """Fail at build time, with the reason, if the backbone cannot take the input shape
+    (a patch size that does not divide 26×24, say), rather than in the first training step."""
+    was_training = model.training
+    model.eval()
     try:
-        # Transformers fix their input size at construction; CNNs reject the argument.
-        return timm.create_model(name, img_size=input_size, **kwargs)
-    except TypeError:
-        return timm.create_model(name, **kwargs)
+        with torch.no_grad():
+            model.forward_features(torch.zeros(1, in_chans, *input_size))
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        reason = str(exc).splitlines()[0].rstrip(".") if str(exc) else exc.__class__.__name__
+        raise UsageError(
+            f"timm model '{name}' at {where} cannot take a {in_chans}×{input_size[0]}×"
+            f"{input_size[1]} input ({reason}); choose another backbone."
+        ) from exc
+    finally:
+        model.train(was_training)
 
 
 def _classifier_prefixes(model: nn.Module) -> tuple[str, ...]:
