@@ -98,7 +98,7 @@ def to_latex(table: Table, *, standalone: bool = False) -> str:
     text = "\n".join(lines) + "\n"
     if standalone:
         text = (
-            "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+            "\\documentclass{article}\n\\usepackage{booktabs}\n"
             "\\usepackage{graphicx}\n\\usepackage[margin=2cm]{geometry}\n"
             f"\\begin{{document}}\n{text}\\end{{document}}\n"
         )
