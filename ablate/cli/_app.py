@@ -8,6 +8,7 @@ import traceback
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from ablate.errors import AblateError
@@ -29,7 +30,7 @@ class _AblateGroup(TyperGroup):
         except AblateError as exc:
             if _debug():
                 traceback.print_exc()
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         if _debug():
             raise
         err_console.print(
-            f"[bold red]error:[/] unexpected {exc.__class__.__name__}: {exc} "
+            f"[bold red]error:[/] unexpected {exc.__class__.__name__}: {escape(str(exc))} "
             "(run again with --debug for the traceback, and please report it)",
             highlight=False,
         )
