@@ -58,7 +58,7 @@ def test_run_store_table_and_rerun(workdir: Path) -> None:
 
 
 def test_typo_in_study_leaves_database_byte_identical(workdir: Path) -> None:
-    good = tiny_study(workdir / "tiny.yaml", modalities="[social]", seeds="[0]")
+    good = tiny_study(workdir / "tiny.yaml", modalities="[fused]", seeds="[0]")
     assert _run("run", str(good), "--no-live").exit_code == 0
     db = workdir / "db" / "ablate.sqlite"
     wal = workdir / "db" / "ablate.sqlite-wal"
@@ -67,7 +67,7 @@ def test_typo_in_study_leaves_database_byte_identical(workdir: Path) -> None:
     bad.write_text(good.read_text().replace("  fusion: concat", "  fuson: concat"))
     result = RUNNER.invoke(app, ["run", str(bad)])
     assert result.exit_code == 2
-    assert f"Unknown key 'fuson' at model in {bad}:9; did you mean 'fusion'?" in " ".join(
+    assert f"Unknown key 'fuson' at model in {bad}:8; did you mean 'fusion'?" in " ".join(
         result.output.split()
     )
     after = (db.read_bytes(), wal.read_bytes() if wal.exists() else b"")

@@ -158,15 +158,25 @@ def status(
         info = study_status(engine, name)
         counts = ", ".join(f"{n} {state}" for state, n in sorted(info.counts.items())) or "no trials"
         console.print(f"[bold]{info.name}[/] ({info.kind}): {counts}", highlight=False)
-        if not info.trials:
-            continue
-        table = Table()
-        for column in ("trial", "cell", "seed", "state", "attempt", "epoch", "host/device",
-                       "heartbeat", "why / log"):
-            table.add_column(column)
+        running = [t for t in info.trials if t.state == "running"]
+        if running:
+            table = Table()
+            for column in ("trial", "cell", "seed", "epoch", "host / device", "heartbeat"):
+                table.add_column(column)
+            for t in running:
+                table.add_row(str(t.number), _cell(t.cell), str(t.seed), f"{t.epoch}/{t.epochs}",
+                              f"{t.host} {t.device}", f"{t.heartbeat_age_s:.0f}s ago")
+            console.print(table)
         for t in info.trials:
-            why = t.error.strip().splitlines()[0] if t.error.strip() else t.log_path
-            table.add_row(str(t.number), ", ".join(f"{k}={v}" for k, v in t.cell.items()),
-                          str(t.seed), t.state, str(t.attempt), f"{t.epoch}/{t.epochs}",
-                          f"{t.host} {t.device}", f"{t.heartbeat_age_s:.0f}s ago", why)
-        console.print(table)
+            if t.state == "running":
+                continue
+            why = t.error.strip().splitlines()[0] if t.error.strip() else "no reason recorded"
+            console.print(
+                f"  trial {t.number} [{_cell(t.cell)}, seed {t.seed}] {t.state} (attempt "
+                f"{t.attempt}, epoch {t.epoch}/{t.epochs}): {why}  log: {t.log_path}",
+                highlight=False, markup=False, soft_wrap=True,
+            )
+
+
+def _cell(cell: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cell.items())
