@@ -98,10 +98,17 @@ def test_killed_five_times_equals_uninterrupted(tmp_path: Path, monkeypatch: pyt
         "select cell_key, seed, count(*) from ablate_trial where state='complete' "
         "group by cell_key, seed"
     ).fetchall()
+    interrupted = con.execute(
+        "select count(*) from ablate_trial where state='interrupted'"
+    ).fetchone()[0]
+    resumed = con.execute(
+        "select count(*) from ablate_trial where state='complete' and resumed_from_epoch > 0"
+    ).fetchone()[0]
     optuna_running = con.execute(
         "select count(*) from trials where state='RUNNING'"
     ).fetchone()[0]
     con.close()
     assert len(per_run) == 4 and all(n == 1 for *_, n in per_run)
     assert optuna_running == 0
+    assert interrupted >= 1 and resumed >= 1  # the cuts really hit running trials
     assert _results(cut_db) == _results(clean_db)
