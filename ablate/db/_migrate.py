@@ -47,6 +47,28 @@ class Upgrade:
         return self.before != self.after
 
 
+def upgrade_database(url: str) -> Upgrade:
+    """``ablate db upgrade``: apply every pending revision, the non-automatic ones too."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ablate.db._engine import make_engine, redact, sqlite_path
+    from ablate.db._fs import check_sqlite_location
+
+    path = sqlite_path(url)
+    if path is not None:
+        check_sqlite_location(path)
+    engine = make_engine(url)
+    try:
+        return upgrade(engine, explicit=True)
+    except SQLAlchemyError as exc:
+        raise StorageError(
+            f"Cannot upgrade the results database {redact(url)}: {exc.__class__.__name__}: "
+            f"{redact(str(exc).splitlines()[0])}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic ``Config`` for ablate's migrations; no alembic.ini needed."""
     from alembic.config import Config

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ablate.db._engine import ensure_schema, make_engine, redact
 from ablate.db._schema import (
@@ -57,6 +58,11 @@ def copy_study(src_url: str, dst_url: str, study: str | None = None) -> list[Cop
         ensure_schema(dst)
         _refuse_existing(dst, dst_url, names)
         return [_copy_one(src, dst, src_url, dst_url, name) for name in names]
+    except SQLAlchemyError as exc:  # e.g. a server that is down or refuses the login
+        raise StorageError(
+            f"Cannot copy from {redact(src_url)} to {redact(dst_url)}: "
+            f"{exc.__class__.__name__}: {redact(str(exc).splitlines()[0])}"
+        ) from None
     finally:
         src.dispose()
         dst.dispose()

@@ -207,3 +207,43 @@ def test_real_array_job_runs_both_tasks_and_requeues_on_usr1(tmp_path):
         assert "task 1 restart=1" in second and "task 1 done" in second
     finally:
         subprocess.run(["scancel", job_id], check=False)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def test_cli_writes_the_script_under_runs(workdir):
+    from typer.testing import CliRunner
+
+    import ablate.cli.cluster  # noqa: F401  (registers the command)
+    from ablate.cli import app
+    from tests.conftest import tiny_study
+
+    tiny_study(workdir / "tiny.yaml")
+    result = CliRunner().invoke(
+        app,
+        ["slurm", "tiny.yaml", "--nodes", "3", "--gpus-per-node", "2", "--storage", PG,
+         "--sbatch-arg=--qos=high", "--time", "2:00:00"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [path] = (workdir / "runs" / "tiny").glob("slurm-*.sbatch")
+    assert result.output.splitlines()[0] == f"Wrote {path.relative_to(workdir)}"
+    script = path.read_text()
+    assert "s3cret" not in script
+    assert {"--array=0-2", "--gres=gpu:2", "--qos=high", "--time=2:00:00"} <= set(
+        sbatch_lines(script)
+    )
+    assert "exec ablate run tiny.yaml --storage" in script
+
+
+def test_cli_refuses_sqlite_on_several_nodes(workdir, capsys):
+    import ablate.cli.cluster  # noqa: F401
+    from ablate.cli import main
+    from tests.conftest import tiny_study
+
+    tiny_study(workdir / "tiny.yaml")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["slurm", "tiny.yaml", "--nodes", "2", "--gpus-per-node", "1", "--out", "x.sbatch"])
+    assert exit_info.value.code == 2
+    assert "several nodes cannot share one SQLite file" in capsys.readouterr().err
+    assert not (workdir / "x.sbatch").exists()
