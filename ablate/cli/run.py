@@ -102,7 +102,7 @@ def run(
     with Live(console=console, refresh_per_second=4, transient=True, auto_refresh=live) as view:
         def on_update(snapshot) -> None:  # noqa: ANN001
             for event in snapshot.events:
-                console.print(f"  {event}", highlight=False)
+                console.print(f"  {event}", highlight=False, markup=False)
             if live:
                 view.update(_snapshot_view(snapshot))
 
