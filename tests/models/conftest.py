@@ -24,6 +24,16 @@ def tiny_model_spec(**changes: object) -> ModelSpec:
     return ModelSpec(**fields)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP threads
+    spin-wait on each other (the suite ran 5× slower); restored after each test."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
