@@ -91,11 +91,11 @@ def run_chunk(job: ChunkJob) -> None:
     keep = np.ones(n, dtype=bool)
     problems: list[list[list]] = [[] for _ in range(n)]
     filtered: list[list] = []
-    digest = hashlib.sha256()
+    digests = np.zeros((n, 32), dtype=np.uint8)  # per sample, so the total is chunk-independent
     blobs = []
     for i, sample in enumerate(job.samples):
         data, error = _read(raw / sample.image)
-        digest.update(data)
+        digest = hashlib.sha256(data)
         pixels, error = (None, error) if error else decode_image(data)
         if pixels is None:
             problems[i].append([sample.image, 0, error])
@@ -103,6 +103,7 @@ def run_chunk(job: ChunkJob) -> None:
             images[i] = pixels
         visit, error = _read(raw / sample.visit)
         digest.update(visit)
+        digests[i] = np.frombuffer(digest.digest(), dtype=np.uint8)
         if error:
             problems[i].append([sample.visit, 0, error])
         blobs.append(visit)
@@ -124,6 +125,6 @@ def run_chunk(job: ChunkJob) -> None:
         "keep": keep,
         "problems": np.array(json.dumps([p for ps in problems for p in ps])),
         "filtered": np.array(json.dumps(filtered)),
-        "digest": np.array(digest.hexdigest()),
+        "digests": digests,
     }
     write_atomic(Path(job.target), lambda handle: np.savez(handle, **arrays))

@@ -179,7 +179,7 @@ def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Man
             ids.append(chunk["ids"][keep])
             problems += json.loads(str(chunk["problems"]))
             filtered += json.loads(str(chunk["filtered"]))
-            digests.append(str(chunk["digest"]))
+            digests.append(chunk["digests"])
     labels_all = np.concatenate(labels) if labels else np.zeros(0, np.int64)
     n = len(labels_all)
     if n == 0:
@@ -208,7 +208,7 @@ def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Man
         "split_counts": {name: len(rows) for name, rows in splits.items()},
         "settings": settings,
         "source_files": 2 * sum(len(k) for k in keeps),
-        "source_checksum": hashlib.sha256("".join(digests).encode()).hexdigest(),
+        "source_checksum": hashlib.sha256(np.concatenate(digests).tobytes()).hexdigest(),
         "problems": [_problem(p) for p in pair_problems] + [_problem(p) for p in problems],
         "filtered": [_problem(p) for p in filtered],
     }
