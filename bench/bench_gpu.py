@@ -20,7 +20,9 @@ from ablate.models import build_model, compute_loss
 from ablate.spec import LossSpec, ModelSpec
 
 
-def _throughput(*, fast: bool, batch: int, steps: int, samples: int, seconds: float = 0.0) -> float:
+def _throughput(
+    *, fast: bool, batch: int, steps: int, samples: int, seconds: float = 0.0
+) -> float:
     device = torch.device("cuda")
     torch.manual_seed(0)
     model = build_model(ModelSpec(), LossSpec(), image_size=100).to(device)
@@ -61,14 +63,16 @@ def _throughput(*, fast: bool, batch: int, steps: int, samples: int, seconds: fl
     return batch * count / (time.perf_counter() - started)
 
 
-def _packed_worker(queue, batch: int, steps: int, samples: int) -> None:  # noqa: ANN001
+def _packed_worker(queue, batch: int, steps: int, samples: int) -> None:
     queue.put(_throughput(fast=True, batch=batch, steps=steps, samples=samples))
 
 
 def packed(n: int, *, batch: int, steps: int, samples: int) -> float:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    processes = [ctx.Process(target=_packed_worker, args=(queue, batch, steps, samples)) for _ in range(n)]
+    processes = [
+        ctx.Process(target=_packed_worker, args=(queue, batch, steps, samples)) for _ in range(n)
+    ]
     for p in processes:
         p.start()
     results = [queue.get() for _ in processes]

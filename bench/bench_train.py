@@ -44,7 +44,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--image-size", type=int, default=100)
     args = parser.parse_args()
-    fused = samples_per_second(ModelSpec(), batch=args.batch, steps=args.steps, image_size=args.image_size)
+    fused = samples_per_second(
+        ModelSpec(), batch=args.batch, steps=args.steps, image_size=args.image_size
+    )
     rs_only = samples_per_second(
         ModelSpec(modality="rs"), batch=args.batch, steps=args.steps, image_size=args.image_size
     )

@@ -24,13 +24,15 @@ def _debug() -> bool:
 class _AblateGroup(TyperGroup):
     """Turns a library error into one line on stderr and its exit code (2 input, 1 failure)."""
 
-    def invoke(self, ctx):  # noqa: ANN001, ANN201 (click's signature)
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except AblateError as exc:
             if _debug():
                 traceback.print_exc()
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exc.exit_code) from None
 
 

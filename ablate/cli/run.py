@@ -14,7 +14,7 @@ from ablate.cli._app import STORAGE_HELP, app, console, storage_url
 from ablate.errors import UsageError
 
 
-def _plan_table(spec, done: set[str]) -> Table:  # noqa: ANN001 (StudySpec, imported lazily)
+def _plan_table(spec, done: set[str]) -> Table:
     from ablate.spec import grid_trials
 
     table = Table(title=f"{spec.name}: {spec.kind} study", title_justify="left")
@@ -28,22 +28,34 @@ def _plan_table(spec, done: set[str]) -> Table:  # noqa: ANN001 (StudySpec, impo
         return table
     for config in grid_trials(spec):
         state = "complete" if config.run_key in done else "to run"
-        table.add_row(*[str(v) for v in config.cell.values()], str(config.seed), config.run_key, state)
+        table.add_row(
+            *[str(v) for v in config.cell.values()], str(config.seed), config.run_key, state
+        )
     return table
 
 
-def _snapshot_view(snapshot) -> Group:  # noqa: ANN001
-    table = Table(expand=False, title_justify="left",
-                  title=f"{snapshot.study}: {snapshot.complete}/{snapshot.total} complete, "
-                        f"{snapshot.running} running, {snapshot.failed} failed, "
-                        f"{snapshot.pruned} pruned")
+def _snapshot_view(snapshot) -> Group:
+    table = Table(
+        expand=False,
+        title_justify="left",
+        title=f"{snapshot.study}: {snapshot.complete}/{snapshot.total} complete, "
+        f"{snapshot.running} running, {snapshot.failed} failed, "
+        f"{snapshot.pruned} pruned",
+    )
     for column in ("device", "trial", "cell", "seed", "epoch", "val acc", "ETA"):
         table.add_column(column)
     for slot in snapshot.slots:
         eta = f"{slot.eta_s:.0f}s" if slot.eta_s is not None else "…"
         acc = f"{slot.val_accuracy * 100:.1f}" if slot.val_accuracy is not None else "…"
-        table.add_row(slot.slot, str(slot.trial), slot.cell, str(slot.seed),
-                      f"{slot.epoch}/{slot.epochs}", acc, eta)
+        table.add_row(
+            slot.slot,
+            str(slot.trial),
+            slot.cell,
+            str(slot.seed),
+            f"{slot.epoch}/{slot.epochs}",
+            acc,
+            eta,
+        )
     parts = [table]
     if snapshot.message:
         parts.append(f"[yellow]{snapshot.message}[/]")
@@ -53,26 +65,44 @@ def _snapshot_view(snapshot) -> Group:  # noqa: ANN001
 @app.command("run")
 def run(
     study_file: Path = typer.Argument(..., help="The study YAML, e.g. studies/quickstart.yaml."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list the runs; train nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate and list the runs; train nothing."
+    ),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    gpus: str = typer.Option("auto", "--gpus", help="'auto' (free GPUs, else CPU), '0,2', or 'cpu'."),
+    gpus: str = typer.Option(
+        "auto", "--gpus", help="'auto' (free GPUs, else CPU), '0,2', or 'cpu'."
+    ),
     per_gpu: int = typer.Option(1, "--per-gpu", min=1, help="Trials packed on one GPU."),
-    min_free_mem: float = typer.Option(2.0, "--min-free-mem", min=0.0,
-                                       help="GiB a GPU must have free to take a trial."),
+    min_free_mem: float = typer.Option(
+        2.0, "--min-free-mem", min=0.0, help="GiB a GPU must have free to take a trial."
+    ),
     cpu_slots: int = typer.Option(1, "--cpu-slots", min=1, help="Parallel trials without GPUs."),
-    threads: int | None = typer.Option(None, "--threads-per-slot", min=1,
-                                       help="Torch threads per CPU slot (default: cores / slots)."),
-    checkpoint_dir: Path = typer.Option(Path("db/checkpoints"), "--checkpoint-dir",
-                                        help="Epoch checkpoints (share it between machines to resume "
-                                             "each other's runs)."),
-    data_dir: Path = typer.Option(Path("db/data"), "--data-dir",
-                                  help="Where built-in synthetic data is generated and cached."),
+    threads: int | None = typer.Option(
+        None,
+        "--threads-per-slot",
+        min=1,
+        help="Torch threads per CPU slot (default: cores / slots).",
+    ),
+    checkpoint_dir: Path = typer.Option(
+        Path("db/checkpoints"),
+        "--checkpoint-dir",
+        help="Epoch checkpoints (share it between machines to resume each other's runs).",
+    ),
+    data_dir: Path = typer.Option(
+        Path("db/data"),
+        "--data-dir",
+        help="Where built-in synthetic data is generated and cached.",
+    ),
     log_dir: Path = typer.Option(Path("db/logs"), "--log-dir", help="One log file per trial."),
-    stale_after: float = typer.Option(120.0, "--stale-after", min=5.0,
-                                      help="Seconds without a heartbeat before another process "
-                                           "takes over a running trial."),
-    retry_failed: bool = typer.Option(False, "--retry-failed",
-                                      help="Give runs that failed for good new tries."),
+    stale_after: float = typer.Option(
+        120.0,
+        "--stale-after",
+        min=5.0,
+        help="Seconds without a heartbeat before another process takes over a running trial.",
+    ),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="Give runs that failed for good new tries."
+    ),
     live: bool = typer.Option(True, "--live/--no-live", help="Live view of the running trials."),
 ) -> None:
     """Run a study: every grid cell × seed (or the searched trials), resumably.
@@ -90,33 +120,59 @@ def run(
     from ablate.scheduler import DevicePool, RunOptions, run_study
 
     mem = spec.resources.gpu_memory_gb
-    pool = DevicePool(gpus=gpus, per_gpu=per_gpu, min_free_mem_gb=min_free_mem,
-                      mem_estimate_gb=mem, cpu_slots=cpu_slots, threads_per_slot=threads)
+    pool = DevicePool(
+        gpus=gpus,
+        per_gpu=per_gpu,
+        min_free_mem_gb=min_free_mem,
+        mem_estimate_gb=mem,
+        cpu_slots=cpu_slots,
+        threads_per_slot=threads,
+    )
     options = RunOptions(
-        storage_url=url, data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
-        stale_after_s=stale_after, retry_failed=retry_failed,
+        storage_url=url,
+        data_root=data_dir,
+        checkpoint_root=checkpoint_dir,
+        log_root=log_dir,
+        stale_after_s=stale_after,
+        retry_failed=retry_failed,
         fault=os.environ.get("ABLATE_INJECT_FAULT"),
     )
-    console.print(f"[bold]{spec.name}[/]: {spec.description or spec.kind + ' study'} "
-                  f"on {', '.join(pool.describe())}", highlight=False)
+    console.print(
+        f"[bold]{spec.name}[/]: {spec.description or spec.kind + ' study'} "
+        f"on {', '.join(pool.describe())}",
+        highlight=False,
+    )
     with Live(console=console, refresh_per_second=4, transient=True, auto_refresh=live) as view:
-        def on_update(snapshot) -> None:  # noqa: ANN001
+
+        def on_update(snapshot) -> None:
             for event in snapshot.events:
                 console.print(f"  {event}", highlight=False, markup=False)
             if live:
                 view.update(_snapshot_view(snapshot))
 
-        summary = run_study(spec, spec_text=text, spec_path=str(study_file), pool=pool,
-                            options=options, on_update=on_update)
+        summary = run_study(
+            spec,
+            spec_text=text,
+            spec_path=str(study_file),
+            pool=pool,
+            options=options,
+            on_update=on_update,
+        )
     if summary.already_complete:
-        console.print(f"Study '{spec.name}' is complete: {summary.complete}/{summary.total} runs "
-                      f"done; nothing to train. See 'ablate table --study {spec.name}'.")
+        console.print(
+            f"Study '{spec.name}' is complete: {summary.complete}/{summary.total} runs "
+            f"done; nothing to train. See 'ablate table --study {spec.name}'."
+        )
         return
-    console.print(f"{spec.name}: {summary.complete}/{summary.total} complete, {summary.failed} "
-                  f"failed attempts, {summary.pruned} pruned; trained {summary.trained} trial(s) now.")
+    console.print(
+        f"{spec.name}: {summary.complete}/{summary.total} complete, {summary.failed} "
+        f"failed attempts, {summary.pruned} pruned; trained {summary.trained} trial(s) now."
+    )
     for item in summary.gave_up:
-        console.print(f"[red]gave up on[/] {item} after {spec.resources.max_retries + 1} failures "
-                      "(see 'ablate status'; rerun with --retry-failed)")
+        console.print(
+            f"[red]gave up on[/] {item} after {spec.resources.max_retries + 1} failures "
+            "(see 'ablate status'; rerun with --retry-failed)"
+        )
     if summary.stopped:
         console.print("Stopped. Run the same command again to continue where it stopped.")
         raise typer.Exit(130)
@@ -156,7 +212,9 @@ def status(
         raise UsageError("The results database holds no studies yet; run 'ablate run STUDY.yaml'.")
     for name in names:
         info = study_status(engine, name)
-        counts = ", ".join(f"{n} {state}" for state, n in sorted(info.counts.items())) or "no trials"
+        counts = (
+            ", ".join(f"{n} {state}" for state, n in sorted(info.counts.items())) or "no trials"
+        )
         console.print(f"[bold]{info.name}[/] ({info.kind}): {counts}", highlight=False)
         running = [t for t in info.trials if t.state == "running"]
         if running:
@@ -164,8 +222,14 @@ def status(
             for column in ("trial", "cell", "seed", "epoch", "host / device", "heartbeat"):
                 table.add_column(column)
             for t in running:
-                table.add_row(str(t.number), _cell(t.cell), str(t.seed), f"{t.epoch}/{t.epochs}",
-                              f"{t.host} {t.device}", f"{t.heartbeat_age_s:.0f}s ago")
+                table.add_row(
+                    str(t.number),
+                    _cell(t.cell),
+                    str(t.seed),
+                    f"{t.epoch}/{t.epochs}",
+                    f"{t.host} {t.device}",
+                    f"{t.heartbeat_age_s:.0f}s ago",
+                )
             console.print(table)
         for t in info.trials:
             if t.state == "running":
@@ -174,7 +238,9 @@ def status(
             console.print(
                 f"  trial {t.number} [{_cell(t.cell)}, seed {t.seed}] {t.state} (attempt "
                 f"{t.attempt}, epoch {t.epoch}/{t.epochs}): {why}  log: {t.log_path}",
-                highlight=False, markup=False, soft_wrap=True,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
 

@@ -111,6 +111,7 @@ class EpochRow(Base):
 
 class EpochMetricRow(Base):
     """Loss terms and extras per epoch (e.g. loss.deep_supervision, cen.exchanged_fraction)."""
+
     __tablename__ = "ablate_epoch_metric"
     trial_id: Mapped[int] = mapped_column(
         ForeignKey("ablate_trial.id", ondelete="CASCADE"), primary_key=True

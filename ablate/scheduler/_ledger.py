@@ -7,6 +7,7 @@ heartbeat is stale is marked 'interrupted' and its run becomes pending again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ def read_ledger(engine: Engine, study_id: int) -> Ledger:
     ledger = Ledger()
     with session_scope(engine) as session:
         rows = session.execute(
-            select(TrialRow.run_key, TrialRow.state, TrialRow.error, TrialRow.cell, TrialRow.params)
+            select(
+                TrialRow.run_key, TrialRow.state, TrialRow.error, TrialRow.cell, TrialRow.params
+            )
             .where(TrialRow.study_id == study_id)
             .order_by(TrialRow.id)
         )
@@ -107,7 +110,9 @@ def recover(
                 continue
             row.state, row.finished_at = "interrupted", now
             row.error = INTERRUPTED_MESSAGE.format(host=row.host, pid=row.pid)
-            notes.append(f"trial {row.number} (seed {row.seed}, {row.cell}) was interrupted; resuming it")
+            notes.append(
+                f"trial {row.number} (seed {row.seed}, {row.cell}) was interrupted; resuming it"
+            )
             if row.optuna_trial_id is not None:
                 _fail_optuna(study, row.optuna_trial_id)
     _settle_orphans(engine, study, study_id, stale_after_s=stale_after_s)
@@ -115,13 +120,13 @@ def recover(
 
 
 def _fail_optuna(study: optuna.Study, trial_id: int) -> None:
-    try:
+    with contextlib.suppress(UpdateFinishedTrialError, KeyError):  # already finished
         study._storage.set_trial_state_values(trial_id, TrialState.FAIL)
-    except (UpdateFinishedTrialError, KeyError):
-        pass
 
 
-def _settle_orphans(engine: Engine, study: optuna.Study, study_id: int, *, stale_after_s: float) -> None:
+def _settle_orphans(
+    engine: Engine, study: optuna.Study, study_id: int, *, stale_after_s: float
+) -> None:
     """Optuna trials left RUNNING by a crash between our write and Optuna's tell."""
     with session_scope(engine) as session:
         by_optuna_id = {

@@ -41,7 +41,7 @@ def _grid_values(param: ParamSpec) -> list[Any]:
         return list(param.choices)
     if param.step is None:
         raise ValueError("a grid sampler needs 'step' (or 'choices') for every searched parameter")
-    count = int(round((param.high - param.low) / param.step)) + 1  # type: ignore[operator]
+    count = round((param.high - param.low) / param.step) + 1  # type: ignore[operator]
     values = [param.low + i * param.step for i in range(count)]  # type: ignore[operator]
     return [int(v) if param.integer else round(v, 12) for v in values]
 
@@ -93,7 +93,9 @@ def grid_distributions(spec: StudySpec) -> dict[str, BaseDistribution]:
     dists: dict[str, BaseDistribution] = {
         path: CategoricalDistribution(values) for path, values in spec.grid.items()
     }
-    dists["seed"] = CategoricalDistribution(list(spec.seeds) if not spec.search else [spec.seeds[0]])
+    dists["seed"] = CategoricalDistribution(
+        list(spec.seeds) if not spec.search else [spec.seeds[0]]
+    )
     return dists
 
 
@@ -101,8 +103,12 @@ def param_distribution(param: ParamSpec) -> BaseDistribution:
     if param.choices is not None:
         return CategoricalDistribution(param.choices)
     if param.integer:
-        return IntDistribution(int(param.low), int(param.high), log=param.log,  # type: ignore[arg-type]
-                               step=int(param.step or 1))
+        return IntDistribution(
+            int(param.low),
+            int(param.high),
+            log=param.log,  # type: ignore[arg-type]
+            step=int(param.step or 1),
+        )
     return FloatDistribution(param.low, param.high, log=param.log, step=param.step)  # type: ignore[arg-type]
 
 
@@ -116,12 +122,14 @@ def fixed_trial(
     return Trial(study, trial_id)
 
 
-def sample_trial(study: optuna.Study, spec: StudySpec) -> tuple[Trial, dict[str, Any], dict[str, Any]]:
+def sample_trial(
+    study: optuna.Study, spec: StudySpec
+) -> tuple[Trial, dict[str, Any], dict[str, Any]]:
     """Ask the sampler for a new searched trial; returns it, its cell (+ 'seed') and params.
 
     A search study trains each sampled configuration at its first seed.
     """
-    assert spec.search is not None  # noqa: S101 (callers check the study kind)
+    assert spec.search is not None
     trial = study.ask()
     cell = {path: trial.suggest_categorical(path, values) for path, values in spec.grid.items()}
     cell["seed"] = trial.suggest_categorical("seed", [spec.seeds[0]])
@@ -131,7 +139,11 @@ def sample_trial(study: optuna.Study, spec: StudySpec) -> tuple[Trial, dict[str,
             params[path] = trial.suggest_categorical(path, p.choices)
         elif p.integer:
             params[path] = trial.suggest_int(
-                path, int(p.low), int(p.high), step=int(p.step or 1), log=p.log  # type: ignore[arg-type]
+                path,
+                int(p.low),
+                int(p.high),
+                step=int(p.step or 1),
+                log=p.log,  # type: ignore[arg-type]
             )
         else:
             params[path] = trial.suggest_float(path, p.low, p.high, step=p.step, log=p.log)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ complete runs are kept, interrupted ones resume from their last epoch checkpoint
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -192,7 +193,9 @@ class StudyRunner:
                 continue
             if trial is None:
                 params = {**planned.cell, "seed": planned.seed, **planned.params}
-                trial = fixed_trial(self.study, params, {k: self._distributions[k] for k in params})
+                trial = fixed_trial(
+                    self.study, params, {k: self._distributions[k] for k in params}
+                )
             with session_scope(self.engine) as session:
                 writer.set_trial_fields(
                     session, row_id, number=trial.number, optuna_trial_id=trial._trial_id
@@ -201,7 +204,12 @@ class StudyRunner:
             return True
 
     def _start_worker(
-        self, slot: Slot, trial: optuna.Trial, row_id: int, run_key: str, config: TrialConfig,
+        self,
+        slot: Slot,
+        trial: optuna.Trial,
+        row_id: int,
+        run_key: str,
+        config: TrialConfig,
         log_path: Path,
     ) -> None:
         task = WorkerTask(
@@ -221,11 +229,20 @@ class StudyRunner:
         process.start()
         child.close()
         self._active[row_id] = _Active(
-            slot=slot, process=process, conn=parent, trial=trial, row_id=row_id,
-            config=config, run_key=run_key, epochs=config.train.epochs,
+            slot=slot,
+            process=process,
+            conn=parent,
+            trial=trial,
+            row_id=row_id,
+            config=config,
+            run_key=run_key,
+            epochs=config.train.epochs,
         )
         self._trained += 1
-        self._event(f"started trial {trial.number} [{_cell_text(config)}, seed {config.seed}] on {slot.label}")
+        self._event(
+            f"started trial {trial.number} [{_cell_text(config)}, seed {config.seed}] "
+            f"on {slot.label}"
+        )
 
     # -------------------------------------------------------------- messages
     def _handle(self, active: _Active, message: tuple[Any, ...]) -> None:
@@ -250,7 +267,9 @@ class StudyRunner:
             text = trace.strip().splitlines()[-1] if trace.strip() else error_kind
             if error_kind == "oom":
                 text = "CUDA out of memory" + (
-                    "; retrying with the batch halved" if self.spec.train.halve_batch_on_oom else ""
+                    "; retrying with the batch halved"
+                    if self.spec.train.halve_batch_on_oom
+                    else ""
                 )
             self._fail(active, "failed", f"{text}\n\n{trace}")
 
@@ -258,11 +277,18 @@ class StudyRunner:
         active.finished = True
         status = result["status"]
         if status == "stopped":
-            self._fail(active, "interrupted", "stopped by Ctrl-C; resumes from its last epoch checkpoint")
+            self._fail(
+                active, "interrupted", "stopped by Ctrl-C; resumes from its last epoch checkpoint"
+            )
             return
         if status == "pruned":
             with session_scope(self.engine) as session:
-                writer.end_trial(session, active.row_id, state="pruned", error=f"pruned after epoch {active.epoch}")
+                writer.end_trial(
+                    session,
+                    active.row_id,
+                    state="pruned",
+                    error=f"pruned after epoch {active.epoch}",
+                )
             self.study.tell(active.trial, state=TrialState.PRUNED)
             self._event(f"trial {active.trial.number} pruned after epoch {active.epoch}")
             return
@@ -283,7 +309,8 @@ class StudyRunner:
                 batch_size=result["batch_size"],
             )
             writer.set_trial_fields(
-                session, active.row_id,
+                session,
+                active.row_id,
                 device=f"{active.slot.label}" if device_name == "cpu" else device_name,
                 resumed_from_epoch=result["resumed_from_epoch"],
             )
@@ -298,10 +325,8 @@ class StudyRunner:
         active.finished = True
         with session_scope(self.engine) as session:
             writer.end_trial(session, active.row_id, state=state, error=error)
-        try:
+        with contextlib.suppress(RuntimeError, ValueError):  # already finished in Optuna
             self.study.tell(active.trial, state=TrialState.FAIL)
-        except (RuntimeError, ValueError):
-            pass  # already finished in Optuna
         self._event(f"trial {active.trial.number} {state}: {error.splitlines()[0]}")
 
     def _reap(self, active: _Active) -> None:
@@ -314,12 +339,24 @@ class StudyRunner:
         active.process.join(timeout=5)
         if not active.finished:
             code = active.process.exitcode
-            how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+            how = (
+                f"signal {signal.Signals(-code).name}"
+                if code and code < 0
+                else f"exit code {code}"
+            )
             if self._stopping >= 2:
-                self._fail(active, "interrupted", "killed by a second Ctrl-C; resumes from its last epoch checkpoint")
+                self._fail(
+                    active,
+                    "interrupted",
+                    "killed by a second Ctrl-C; resumes from its last epoch checkpoint",
+                )
             else:
-                self._fail(active, "failed", f"worker process died ({how}) without a result; "
-                                             f"see its log {self._log_of(active)}")
+                self._fail(
+                    active,
+                    "failed",
+                    f"worker process died ({how}) without a result; "
+                    f"see its log {self._log_of(active)}",
+                )
         active.conn.close()
         self.pool.release(active.slot)
         del self._active[active.row_id]
@@ -367,7 +404,9 @@ class StudyRunner:
                 if self._stopping or self._done(ledger):
                     return
                 if self._pending_elsewhere(ledger):
-                    self._message = "waiting for runs other machines hold (taken over if they go stale)"
+                    self._message = (
+                        "waiting for runs other machines hold (taken over if they go stale)"
+                    )
                 elif self._next_possible(ledger):
                     self._message = f"waiting for a free device: {self.pool.waiting_reason()}"
                 else:
@@ -405,8 +444,12 @@ class StudyRunner:
 
     def _recover(self) -> _ledger.Ledger:
         notes = _ledger.recover(
-            self.engine, self.study, self.study_id, host=self._host,
-            own_rows=set(self._active), stale_after_s=self.options.stale_after_s,
+            self.engine,
+            self.study,
+            self.study_id,
+            host=self._host,
+            own_rows=set(self._active),
+            stale_after_s=self.options.stale_after_s,
         )
         for note in notes:
             self._event(note)
@@ -428,14 +471,19 @@ class StudyRunner:
                 for c in self._planned
             )
         finished = len(ledger.complete) + len(ledger.pruned)
-        given_up = sum(1 for k in ledger.last_params if self._exhausted(k, ledger)
-                       and k not in ledger.complete)
+        given_up = sum(
+            1
+            for k in ledger.last_params
+            if self._exhausted(k, ledger) and k not in ledger.complete
+        )
         # Stop sampling if as many configurations failed for good as the study asked for.
         return finished >= self.spec.search.n_trials or given_up >= self.spec.search.n_trials
 
     def _gave_up_now(self, ledger: _ledger.Ledger) -> bool:
-        return any(self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
-                   for c in self._planned)
+        return any(
+            self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
+            for c in self._planned
+        )
 
     def _pending_elsewhere(self, ledger: _ledger.Ledger) -> bool:
         return bool(ledger.live - {a.run_key for a in self._active.values()})
@@ -447,8 +495,10 @@ class StudyRunner:
         self._stopping += 1
         if self._stopping == 1:
             self._stop.set()
-            self._message = ("stopping: running trials stop at the next batch and keep their last "
-                             "epoch checkpoint (Ctrl-C again to kill them now)")
+            self._message = (
+                "stopping: running trials stop at the next batch and keep their last "
+                "epoch checkpoint (Ctrl-C again to kill them now)"
+            )
             self._event(self._message)
         else:
             self._message = "killing running trials now"
@@ -463,22 +513,34 @@ class StudyRunner:
         slots = []
         for active in self._active.values():
             per_epoch = (
-                sum(active.epoch_seconds) / len(active.epoch_seconds) if active.epoch_seconds else None
+                sum(active.epoch_seconds) / len(active.epoch_seconds)
+                if active.epoch_seconds
+                else None
             )
             eta = per_epoch * (active.epochs - active.epoch) if per_epoch is not None else None
             slots.append(
                 SlotView(
-                    slot=active.slot.label, trial=active.trial.number,
-                    cell=_cell_text(active.config), seed=active.config.seed, epoch=active.epoch,
-                    epochs=active.epochs, val_accuracy=active.val_accuracy, eta_s=eta,
+                    slot=active.slot.label,
+                    trial=active.trial.number,
+                    cell=_cell_text(active.config),
+                    seed=active.config.seed,
+                    epoch=active.epoch,
+                    epochs=active.epochs,
+                    val_accuracy=active.val_accuracy,
+                    eta_s=eta,
                 )
             )
         events, self._events = tuple(self._events), []
         self._on_update(
             Snapshot(
-                study=self.spec.name, total=self._target(), complete=len(ledger.complete),
-                failed=sum(ledger.failures.values()), pruned=len(ledger.pruned),
-                running=len(self._active), slots=tuple(slots), message=self._message,
+                study=self.spec.name,
+                total=self._target(),
+                complete=len(ledger.complete),
+                failed=sum(ledger.failures.values()),
+                pruned=len(ledger.pruned),
+                running=len(self._active),
+                slots=tuple(slots),
+                message=self._message,
                 events=events,
             )
         )
@@ -486,13 +548,19 @@ class StudyRunner:
     def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
         self._update(ledger)
         gave_up = tuple(
-            _cell_text(c) + f", seed {c.seed}" for c in self._planned
+            _cell_text(c) + f", seed {c.seed}"
+            for c in self._planned
             if self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
         )
         return RunSummary(
-            study=self.spec.name, total=self._target(), complete=len(ledger.complete),
-            failed=sum(ledger.failures.values()), pruned=len(ledger.pruned),
-            trained=self._trained, already_complete=already_complete, gave_up=gave_up,
+            study=self.spec.name,
+            total=self._target(),
+            complete=len(ledger.complete),
+            failed=sum(ledger.failures.values()),
+            pruned=len(ledger.pruned),
+            trained=self._trained,
+            already_complete=already_complete,
+            gave_up=gave_up,
             stopped=self._stopping > 0,
         )
 
@@ -510,7 +578,11 @@ def run_study(
     if spec.search is None and not grid_trials(spec):
         raise UsageError(f"Study '{spec.name}' has no runs: its grid is empty.")
     return StudyRunner(
-        spec, spec_text=spec_text, spec_path=spec_path, pool=pool, options=options,
+        spec,
+        spec_text=spec_text,
+        spec_path=spec_path,
+        pool=pool,
+        options=options,
         on_update=on_update,
     ).run()
 

@@ -43,7 +43,11 @@ def _fields_at(loc: Loc) -> list[str]:
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return []
         annotation = model.model_fields[part].annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     return list(model.model_fields) if model else []
 
 
@@ -91,7 +95,9 @@ def parse_study(text: str, *, where: str = "<study>") -> StudySpec:
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{where}{line} is not valid YAML: {problem}.") from None
     if not isinstance(data, dict):
-        raise SpecError(f"{where} must be a YAML mapping with at least 'name:'; got {type(data).__name__}.")
+        raise SpecError(
+            f"{where} must be a YAML mapping with at least 'name:'; got {type(data).__name__}."
+        )
     lines: dict[Loc, int] = {}
     _line_map(node, (), lines)
     try:
@@ -109,11 +115,13 @@ def parse_study(text: str, *, where: str = "<study>") -> StudySpec:
 
 
 def load_study(path: Path) -> tuple[StudySpec, str]:
-    """Read and validate a study file; returns the spec and the file's text (kept for provenance)."""
+    """Read and validate a study file; returns the spec and its text (kept for provenance)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NotFoundError(f"Study file {path} does not exist; see studies/ for examples.") from None
+        raise NotFoundError(
+            f"Study file {path} does not exist; see studies/ for examples."
+        ) from None
     except OSError as exc:
         raise SpecError(f"Cannot read study file {path}: {exc.strerror}.") from None
     return parse_study(text, where=str(path)), text

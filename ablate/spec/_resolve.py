@@ -7,7 +7,7 @@ import itertools
 import json
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ablate.spec._base import Frozen
 from ablate.spec._data import DataSpec
@@ -39,8 +39,8 @@ class TrialConfig(Frozen):
     train: TrainSpec
     objective: ObjectiveSpec
     seed: int
-    cell: dict[str, Scalar] = {}
-    params: dict[str, Scalar] = {}
+    cell: dict[str, Scalar] = Field(default_factory=dict)
+    params: dict[str, Scalar] = Field(default_factory=dict)
 
     @property
     def run_key(self) -> str:
@@ -71,8 +71,9 @@ def check_path(path: str, loc: tuple[str | int, ...]) -> None:
         if part not in fields:
             where = ".".join(parts[:depth])
             raise SpecPathError(
-                loc, f"Unknown setting '{path}': '{where}' has no field '{part}'"
-                f"{suggest(part, list(fields)) or '.'}"
+                loc,
+                f"Unknown setting '{path}': '{where}' has no field '{part}'"
+                f"{suggest(part, list(fields)) or '.'}",
             )
         annotation = fields[part].annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -105,7 +106,9 @@ def resolve(
 def grid_cells(spec: StudySpec) -> list[dict[str, Scalar]]:
     """Every combination of the grid's factor values, in file order ([{}] without a grid)."""
     keys = list(spec.grid)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*spec.grid.values())]
+    return [
+        dict(zip(keys, combo, strict=True)) for combo in itertools.product(*spec.grid.values())
+    ]
 
 
 def grid_trials(spec: StudySpec) -> list[TrialConfig]:

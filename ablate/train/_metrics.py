@@ -39,9 +39,7 @@ def scores_from_confusion(matrix: np.ndarray, *, loss: float) -> SplitScores:
     denominator = (support + predicted).astype(np.float64)
     f1 = np.divide(2 * diagonal, denominator, out=np.zeros_like(diagonal), where=denominator > 0)
     macro_f1 = float(f1[present].mean()) if present.any() else 0.0
-    class_accuracy = np.divide(
-        diagonal, support, out=np.zeros_like(diagonal), where=support > 0
-    )
+    class_accuracy = np.divide(diagonal, support, out=np.zeros_like(diagonal), where=support > 0)
     return SplitScores(
         accuracy=accuracy,
         kappa=float(kappa),

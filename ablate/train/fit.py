@@ -135,7 +135,9 @@ def fit(
             data.batches("train", batch_size=train.batch_size, epoch=epoch, seed=config.seed)
         ):
             if report.should_stop():
-                return _result("stopped", best, n_params, flops, train.batch_size, resumed_from, device)
+                return _result(
+                    "stopped", best, n_params, flops, train.batch_size, resumed_from, device
+                )
             step = (epoch - 1) * steps_per_epoch + index
             lr = cosine_lr(
                 step,
@@ -164,14 +166,18 @@ def fit(
             for name, value in output.stats.items():
                 _accumulate(sums, name, torch.as_tensor(value).detach().float() * n)
 
-        val = evaluate(model, data, "val", batch_size=train.eval_batch_size, precision=train.precision)
+        val = evaluate(
+            model, data, "val", batch_size=train.eval_batch_size, precision=train.precision
+        )
         value = _objective(val, config.objective.metric)
         if _better(value, best["objective"], config.objective.direction):
             test = evaluate(
                 model, data, "test", batch_size=train.eval_batch_size, precision=train.precision
             )
             best = {"epoch": epoch, "objective": value, "val": asdict(val), "test": asdict(test)}
-        means = {name: float(total_value.item()) / max(1, seen) for name, total_value in sums.items()}
+        means = {
+            name: float(total_value.item()) / max(1, seen) for name, total_value in sums.items()
+        }
         extras = {k: v for k, v in means.items() if k != "train_loss"}
         extras.update({"val_kappa": val.kappa, "val_macro_f1": val.macro_f1})
         epoch_report = EpochReport(

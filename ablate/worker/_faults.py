@@ -1,9 +1,10 @@
 """Fault injection for the failure-handling tests (``ABLATE_INJECT_FAULT``).
 
-Format: ``KIND@EPOCH[:KEY=VALUE,...]``, several separated by ';', with KIND one of ``abort`` (the process dies with
-SIGABRT, like a segfault), ``raise`` (an exception in training) or ``oom`` (a CUDA
-out-of-memory error). It fires after epoch EPOCH of the trials whose config matches every
-KEY=VALUE (keys: ``seed``, ``batch_size`` or a grid factor such as ``model.modality``).
+Format: ``KIND@EPOCH[:KEY=VALUE,...]``, several separated by ';'. KIND is one of ``abort``
+(the process dies with SIGABRT, like a segfault), ``raise`` (an exception in training) or
+``oom`` (a CUDA out-of-memory error). It fires after epoch EPOCH (also when that epoch is
+replayed from a checkpoint: a deterministic bug recurs) of the trials whose config matches
+every KEY=VALUE (keys: ``seed``, ``batch_size`` or a grid factor like ``model.modality``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class Fault:
         if self.kind == "oom":
             import torch
 
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated by ABLATE_INJECT_FAULT)")
+            raise torch.cuda.OutOfMemoryError(
+                "CUDA out of memory (simulated by ABLATE_INJECT_FAULT)"
+            )
         raise RuntimeError("injected failure (ABLATE_INJECT_FAULT)")
 
 

@@ -32,9 +32,12 @@ class PipeReporter:
 
     def epoch(self, report: Any, *, replayed: bool) -> None:
         self._conn.send(("epoch", asdict(report), replayed))
-        print(f"epoch {report.epoch}: train_loss={report.train_loss:.4f} "
-              f"val_loss={report.val_loss:.4f} val_acc={report.val_accuracy:.4f}"
-              f"{' (replayed from checkpoint)' if replayed else ''}", flush=True)
+        print(
+            f"epoch {report.epoch}: train_loss={report.train_loss:.4f} "
+            f"val_loss={report.val_loss:.4f} val_acc={report.val_accuracy:.4f}"
+            f"{' (replayed from checkpoint)' if replayed else ''}",
+            flush=True,
+        )
         for fault in self._faults:  # a replayed epoch fires again: a deterministic bug recurs
             if fault.applies(self._config, report.epoch):
                 fault.fire()
@@ -71,8 +74,11 @@ def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
     from ablate.train.fit import fit
 
     config = TrialConfig.model_validate(task.config)
-    print(f"trial {config.study} cell={config.cell} params={config.params} seed={config.seed} "
-          f"device={task.device} threads={task.threads}", flush=True)
+    print(
+        f"trial {config.study} cell={config.cell} params={config.params} seed={config.seed} "
+        f"device={task.device} threads={task.threads}",
+        flush=True,
+    )
     reporter = PipeReporter(conn, stop, parse_faults(task.fault), task.config)
     try:
         result = fit(
@@ -82,14 +88,12 @@ def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
             checkpoint_path=Path(task.checkpoint_path),
             report=reporter,
         )
-        device_name = (
-            torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
-        )
+        device_name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
         conn.send(("result", asdict(result), device_name))
     except torch.cuda.OutOfMemoryError:
         traceback.print_exc()
         conn.send(("error", "oom", traceback.format_exc()))
-    except BaseException:  # noqa: BLE001 — every failure is reported, with its traceback
+    except BaseException:
         traceback.print_exc()
         conn.send(("error", "exception", traceback.format_exc()))
     finally:

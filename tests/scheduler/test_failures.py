@@ -23,7 +23,9 @@ def test_abort_raise_and_oom_are_handled(workdir: Path, monkeypatch: pytest.Monk
         seeds="[0, 1]",
         extra="resources: {max_retries: 1}\n",
     )
-    text = study.read_text().replace("weight_decay: 0.01}", "weight_decay: 0.01, halve_batch_on_oom: true}")
+    text = study.read_text().replace(
+        "weight_decay: 0.01}", "weight_decay: 0.01, halve_batch_on_oom: true}"
+    )
     study.write_text(text)
     monkeypatch.setenv(
         "ABLATE_INJECT_FAULT",

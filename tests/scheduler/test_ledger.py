@@ -24,15 +24,33 @@ def engine(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite'}")
     ensure_schema(engine)
     with session_scope(engine) as session:
-        study_id = writer.upsert_study(session, name="led", description="", kind="grid",
-                                       spec_json={}, spec_text="", spec_path="")
+        study_id = writer.upsert_study(
+            session,
+            name="led",
+            description="",
+            kind="grid",
+            spec_json={},
+            spec_text="",
+            spec_path="",
+        )
     engine.study_id = study_id  # type: ignore[attr-defined]
     return engine
 
 
 def _fields(engine, *, run_key: str = "k1", pid: int = 1, host: str = "here") -> dict:
-    return dict(study_id=engine.study_id, number=0, run_key=run_key, cell_key="{}", cell={},
-                params={}, seed=0, attempt=1, config={}, host=host, pid=pid)
+    return dict(
+        study_id=engine.study_id,
+        number=0,
+        run_key=run_key,
+        cell_key="{}",
+        cell={},
+        params={},
+        seed=0,
+        attempt=1,
+        config={},
+        host=host,
+        pid=pid,
+    )
 
 
 def _dead_pid() -> int:
@@ -66,8 +84,9 @@ def test_recover_interrupts_dead_owner_and_stale_heartbeat(engine, tmp_path: Pat
     alive = _ledger.claim(engine, **_fields(engine, run_key="alive", host="elsewhere"))
     with session_scope(engine) as session:
         writer.set_trial_fields(session, stale, heartbeat_at=writer.utcnow() - timedelta(hours=1))
-    notes = _ledger.recover(engine, study, engine.study_id, host="here", own_rows=set(),
-                            stale_after_s=120)
+    notes = _ledger.recover(
+        engine, study, engine.study_id, host="here", own_rows=set(), stale_after_s=120
+    )
     assert len(notes) == 2
     with session_scope(engine) as session:
         states = {row.run_key: row.state for row in session.query(TrialRow)}

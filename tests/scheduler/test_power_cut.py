@@ -24,9 +24,20 @@ ARGS = ["--cpu-slots", "2", "--threads-per-slot", "1", "--no-live"]
 
 
 def _command(study: Path, db: Path) -> list[str]:
-    return [sys.executable, "-m", "ablate", "run", str(study), "--storage", f"sqlite:///{db}",
-            "--checkpoint-dir", str(db.parent / "ckpt"), "--log-dir", str(db.parent / "logs"),
-            *ARGS]
+    return [
+        sys.executable,
+        "-m",
+        "ablate",
+        "run",
+        str(study),
+        "--storage",
+        f"sqlite:///{db}",
+        "--checkpoint-dir",
+        str(db.parent / "ckpt"),
+        "--log-dir",
+        str(db.parent / "logs"),
+        *ARGS,
+    ]
 
 
 def _epoch_rows(db: Path) -> int:
@@ -57,7 +68,9 @@ def _results(db: Path) -> dict[tuple[str, int], tuple]:
     return out
 
 
-def test_killed_five_times_equals_uninterrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_five_times_equals_uninterrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     data_env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     study = tiny_study(tmp_path / "cut.yaml", name="cut", epochs=4)
@@ -73,11 +86,16 @@ def test_killed_five_times_equals_uninterrupted(tmp_path: Path, monkeypatch: pyt
     for _ in range(12):
         target = _epoch_rows(cut_db) + rng.randint(1, 3)
         process = subprocess.Popen(
-            _command(study, cut_db), env=data_env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            _command(study, cut_db),
+            env=data_env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 120
-        while process.poll() is None and _epoch_rows(cut_db) < target and time.monotonic() < deadline:
+        while (
+            process.poll() is None and _epoch_rows(cut_db) < target and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         if process.poll() is not None:
             break  # the study finished before this cut
@@ -93,7 +111,9 @@ def test_killed_five_times_equals_uninterrupted(tmp_path: Path, monkeypatch: pyt
 
     con = sqlite3.connect(cut_db)
     assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
-    assert con.execute("select count(*) from ablate_trial where state='running'").fetchone()[0] == 0
+    assert (
+        con.execute("select count(*) from ablate_trial where state='running'").fetchone()[0] == 0
+    )
     per_run = con.execute(
         "select cell_key, seed, count(*) from ablate_trial where state='complete' "
         "group by cell_key, seed"
@@ -104,9 +124,7 @@ def test_killed_five_times_equals_uninterrupted(tmp_path: Path, monkeypatch: pyt
     resumed = con.execute(
         "select count(*) from ablate_trial where state='complete' and resumed_from_epoch > 0"
     ).fetchone()[0]
-    optuna_running = con.execute(
-        "select count(*) from trials where state='RUNNING'"
-    ).fetchone()[0]
+    optuna_running = con.execute("select count(*) from trials where state='RUNNING'").fetchone()[0]
     con.close()
     assert len(per_run) == 4 and all(n == 1 for *_, n in per_run)
     assert optuna_running == 0

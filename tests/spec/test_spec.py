@@ -20,7 +20,9 @@ def _error(text: str) -> str:
 
 def test_unknown_key_names_file_line_and_suggestion() -> None:
     text = "name: x\nmodel:\n  modality: fused\n  fuson: concat\n"
-    assert _error(text) == "Unknown key 'fuson' at model in studies/x.yaml:4; did you mean 'fusion'?"
+    assert (
+        _error(text) == "Unknown key 'fuson' at model in studies/x.yaml:4; did you mean 'fusion'?"
+    )
 
 
 def test_unknown_top_level_key() -> None:
