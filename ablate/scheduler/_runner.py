@@ -48,6 +48,14 @@ class RunOptions:
 
 
 @dataclass
+class _Worker:
+    """A slot's long-lived worker process and the scheduler's end of its pipe."""
+
+    process: Any
+    conn: Connection
+
+
+@dataclass
 class _Active:
     slot: Slot
     process: Any
@@ -86,6 +94,7 @@ class StudyRunner:
         self._ctx = mp.get_context("spawn")
         self._stop = self._ctx.Event()
         self._active: dict[int, _Active] = {}
+        self._workers: dict[str, _Worker] = {}
         self._events: list[str] = []
         self._gave_up: set[str] = set()
         self._stopping = 0
@@ -215,23 +224,17 @@ class StudyRunner:
         task = WorkerTask(
             config=config.model_dump(mode="json"),
             device="cuda:0" if slot.kind == "cuda" else "cpu",
-            env=slot.env(),
-            threads=slot.threads,
             data_root=str(self.options.data_root),
             checkpoint_path=str(self.options.checkpoint_root / self.spec.name / f"{run_key}.pt"),
             log_path=str(log_path),
             fault=self.options.fault,
         )
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=worker_main, args=(task, child, self._stop), name=f"ablate-trial-{trial.number}"
-        )
-        process.start()
-        child.close()
+        worker = self._worker_for(slot)
+        worker.conn.send(("task", task))
         self._active[row_id] = _Active(
             slot=slot,
-            process=process,
-            conn=parent,
+            process=worker.process,
+            conn=worker.conn,
             trial=trial,
             row_id=row_id,
             config=config,
@@ -243,6 +246,52 @@ class StudyRunner:
             f"started trial {trial.number} [{_cell_text(config)}, seed {config.seed}] "
             f"on {slot.label}"
         )
+
+    def _worker_for(self, slot: Slot) -> _Worker:
+        """The slot's worker process, spawned (device pinned, torch imported) on first use."""
+        worker = self._workers.get(slot.key)
+        if worker is not None and worker.process.is_alive():
+            return worker
+        self._drop_worker(slot)
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(slot.env(), slot.threads, child, self._stop),
+            name=f"ablate-worker-{slot.key}",
+        )
+        process.start()
+        child.close()
+        worker = self._workers[slot.key] = _Worker(process=process, conn=parent)
+        return worker
+
+    def _drop_worker(self, slot: Slot) -> None:
+        worker = self._workers.pop(slot.key, None)
+        if worker is None:
+            return
+        worker.conn.close()
+        worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+
+    def _close_workers(self) -> None:
+        for worker in self._workers.values():
+            with contextlib.suppress(OSError, BrokenPipeError):
+                worker.conn.send(("exit",))
+        for worker in self._workers.values():
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers.clear()
+
+    def _retire(self, active: _Active, *, worker_exits: bool) -> None:
+        """The trial is over: free its slot (and forget its worker if that process ends)."""
+        self._active.pop(active.row_id, None)
+        if worker_exits:
+            self._drop_worker(active.slot)
+        self.pool.release(active.slot)
 
     # -------------------------------------------------------------- messages
     def _handle(self, active: _Active, message: tuple[Any, ...]) -> None:
@@ -262,6 +311,7 @@ class StudyRunner:
             active.conn.send(("prune", active.trial.should_prune()))
         elif kind == "result":
             self._finish(active, message[1], message[2])
+            self._retire(active, worker_exits=False)
         elif kind == "error":
             _, error_kind, trace = message
             text = trace.strip().splitlines()[-1] if trace.strip() else error_kind
@@ -272,6 +322,7 @@ class StudyRunner:
                     else ""
                 )
             self._fail(active, "failed", f"{text}\n\n{trace}")
+            self._retire(active, worker_exits=True)  # a failed trial's process exits
 
     def _finish(self, active: _Active, result: dict[str, Any], device_name: str) -> None:
         active.finished = True
@@ -357,9 +408,7 @@ class StudyRunner:
                     f"worker process died ({how}) without a result; "
                     f"see its log {self._log_of(active)}",
                 )
-        active.conn.close()
-        self.pool.release(active.slot)
-        del self._active[active.row_id]
+        self._retire(active, worker_exits=True)
 
     def _log_of(self, active: _Active) -> str:
         with session_scope(self.engine) as session:
@@ -387,6 +436,7 @@ class StudyRunner:
             for active in list(self._active.values()):
                 active.process.kill()
                 self._reap(active)
+            self._close_workers()
         ledger = _ledger.read_ledger(self.engine, self.study_id)
         return self._summary(ledger, already_complete=False)
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ablate.data import ensure_dataset, open_cache
 from ablate.data.loader import DeviceData
 from ablate.models import build_model, compute_loss, count_flops, count_parameters
-from ablate.spec import TrialConfig
+from ablate.spec import DataSpec, TrialConfig
 from ablate.train._lr import cosine_lr
 from ablate.train._metrics import SplitScores, confusion_matrix, scores_from_confusion
 from ablate.train._report import EpochReport, FitResult, Reporter
@@ -78,6 +78,12 @@ def _better(value: float, best: float | None, direction: str) -> bool:
     return value > best if direction == "maximize" else value < best
 
 
+def load_data(data: DataSpec, *, data_root: Path, device: torch.device) -> DeviceData:
+    """The trial's data as device-resident arrays (made once per data spec and machine)."""
+    cache = open_cache(ensure_dataset(data, root=data_root))
+    return DeviceData.load(cache, data, device=device)
+
+
 def fit(
     config: TrialConfig,
     *,
@@ -85,16 +91,20 @@ def fit(
     data_root: Path,
     checkpoint_path: Path | None,
     report: Reporter,
+    data: DeviceData | None = None,
 ) -> FitResult:
-    """Train one trial to the end (or until pruned/stopped) and return its final metrics."""
+    """Train one trial to the end (or until pruned/stopped) and return its final metrics.
+
+    ``data`` may be passed in when a worker already holds this trial's data on the device.
+    """
     torch_device = torch.device(device)
     train = config.train
     if train.deterministic:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     seed_everything(config.seed)
-    cache = open_cache(ensure_dataset(config.data, root=data_root))
-    data = DeviceData.load(cache, config.data, device=torch_device)
+    if data is None:
+        data = load_data(config.data, data_root=data_root, device=torch_device)
 
     model = build_model(
         config.model, config.loss, num_classes=NUM_CLASSES, image_size=config.data.image_size

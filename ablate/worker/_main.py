@@ -55,46 +55,83 @@ class PipeReporter:
 
 
 def _redirect_output(log_path: str) -> None:
+    """Send this process's stdout/stderr to the trial's log file (one file per trial)."""
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    handle = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (process-long)
+    handle = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (kept open)
+    sys.stdout.flush()
+    sys.stderr.flush()
     os.dup2(handle.fileno(), 1)
     os.dup2(handle.fileno(), 2)
     sys.stdout = sys.stderr = handle
 
 
-def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
-    """Entry point of the spawned process."""
+def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event) -> None:
+    """Entry point of a slot's spawned process: trains the trials it is sent, one at a time.
+
+    The process lives as long as its slot, so torch is imported once and a trial's data stays
+    on the device for the next trial that uses the same data. After a failed trial it exits,
+    so the next trial starts in a fresh process (a CUDA error can poison the context).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches us through ``stop``
-    os.environ.update(task.env)
-    _redirect_output(task.log_path)
+    os.environ.update(env)
     import torch  # only now: the device is pinned
 
-    torch.set_num_threads(task.threads)
-    from ablate.spec import TrialConfig
-    from ablate.train.fit import fit
+    torch.set_num_threads(threads)
+    held: dict[str, Any] = {}
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "task":
+            return
+        if not _run_task(message[1], conn, stop, held):
+            conn.close()
+            return
 
+
+def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, Any]) -> bool:
+    """Train one trial and send its result or error; False if the process should exit."""
+    import torch
+
+    from ablate.spec import TrialConfig
+    from ablate.train.fit import fit, load_data
+
+    _redirect_output(task.log_path)
     config = TrialConfig.model_validate(task.config)
     print(
-        f"trial {config.study} cell={config.cell} params={config.params} seed={config.seed} "
-        f"device={task.device} threads={task.threads}",
+        f"trial of {config.study}: cell={config.cell} params={config.params} seed={config.seed} "
+        f"device={task.device} threads={torch.get_num_threads()} pid={os.getpid()}",
         flush=True,
     )
     reporter = PipeReporter(conn, stop, parse_faults(task.fault), task.config)
     try:
+        key = f"{task.data_root}|{task.device}|{config.data.model_dump_json()}"
+        if held.get("key") != key:
+            held.clear()  # free the previous trial's arrays before loading new ones
+            held["data"] = load_data(
+                config.data, data_root=Path(task.data_root), device=torch.device(task.device)
+            )
+            held["key"] = key
         result = fit(
             config,
             device=task.device,
             data_root=Path(task.data_root),
             checkpoint_path=Path(task.checkpoint_path),
             report=reporter,
+            data=held["data"],
         )
-        device_name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
-        conn.send(("result", asdict(result), device_name))
+        name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
+        conn.send(("result", asdict(result), name))
     except torch.cuda.OutOfMemoryError:
         traceback.print_exc()
         conn.send(("error", "oom", traceback.format_exc()))
+        return False
     except BaseException:
         traceback.print_exc()
         conn.send(("error", "exception", traceback.format_exc()))
+        return False
     finally:
-        conn.close()
+        if task.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    return True

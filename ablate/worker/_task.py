@@ -10,8 +10,6 @@ from typing import Any
 class WorkerTask:
     config: dict[str, Any]  # TrialConfig.model_dump(mode="json"), the effective config
     device: str  # as torch sees it after pinning: "cuda:0" or "cpu"
-    env: dict[str, str]  # pins the device (CUDA_VISIBLE_DEVICES) and thread counts
-    threads: int
     data_root: str
     checkpoint_path: str
     log_path: str
