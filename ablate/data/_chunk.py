@@ -14,9 +14,10 @@ from PIL import Image, UnidentifiedImageError
 
 from ablate.data._calendar import VISIT_SHAPE
 from ablate.data._layout import RawSample
-from ablate.data.visits import COUNT_DTYPE, parse_visit_bytes
+from ablate.data.visits import COUNT_DTYPE, ParsedVisits, parse_visit_bytes
 
 SIDE = 100
+VISIT_BATCH = 256  # files parsed together: bounds the parser's memory (~12 bytes per byte)
 DARK_LEVEL, BRIGHT_LEVEL = 20, 235  # a pixel is dark (bright) if every channel is below (above)
 
 
@@ -107,7 +108,13 @@ def run_chunk(job: ChunkJob) -> None:
         if error:
             problems[i].append([sample.visit, 0, error])
         blobs.append(visit)
-    parsed = parse_visit_bytes(blobs, [s.visit for s in job.samples])
+    names = [s.visit for s in job.samples]
+    parsed = ParsedVisits.concat(
+        [
+            parse_visit_bytes(blobs[i : i + VISIT_BATCH], names[i : i + VISIT_BATCH])
+            for i in range(0, n, VISIT_BATCH)
+        ]
+    )
     row = {s.visit: i for i, s in enumerate(job.samples)}
     for p in parsed.problems:
         problems[row[p.file]].append([p.file, p.line, p.reason])

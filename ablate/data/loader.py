@@ -38,24 +38,24 @@ def _visit_transform(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     return {"raw": raw, "log1p": torch.log1p, "max": max_}[name]
 
 
-def _channel_stats(images: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std (on the 0–1 scale) of the given rows, in float64."""
-    total = np.zeros(3)
-    squares = np.zeros(3)
-    for start in range(0, len(rows), _STATS_ROWS):
-        block = images[np.sort(rows[start : start + _STATS_ROWS])].astype(np.float64) / 255.0
-        total += block.sum(axis=(0, 1, 2))
-        squares += np.square(block).sum(axis=(0, 1, 2))
-    count = max(len(rows), 1) * images.shape[1] * images.shape[2]
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
+def _channel_stats(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std (0–1 scale) of uint8 (n, 3, H, W) images, exact sums."""
+    total = torch.zeros(3, dtype=torch.float64, device=images.device)
+    squares = torch.zeros(3, dtype=torch.float64, device=images.device)
+    for start in range(0, len(images), _STATS_ROWS):
+        block = images[start : start + _STATS_ROWS].to(torch.int32)  # squares < 2**16: exact
+        total += block.sum(dim=(0, 2, 3), dtype=torch.float64)
+        squares += (block * block).sum(dim=(0, 2, 3), dtype=torch.float64)
+    count = max(len(images), 1) * images.shape[2] * images.shape[3] * 255.0
+    mean = (total / count).cpu().numpy()
+    std = np.sqrt(np.maximum((squares / (count * 255.0)).cpu().numpy() - mean**2, 1e-12))
     return mean, std
 
 
 @dataclass
 class _Split:
     images: torch.Tensor  # uint8 (n, 3, 100, 100)
-    visits: torch.Tensor  # int16 view of uint16 counts (n, 7, 26, 24)
+    visits: torch.Tensor  # counts (n, 7, 26, 24), the smallest signed dtype that holds them
     labels: torch.Tensor  # int64 (n,)
 
 
@@ -66,8 +66,11 @@ class DeviceData:
         self._splits = splits
         self._data = data
         device = splits["train"].images.device
-        self._mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self._std = torch.as_tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self.mean, self.std = mean, std  # per channel, on the 0–1 scale
+        scale = 1.0 / (255.0 * np.asarray(std))
+        self._scale = torch.as_tensor(scale, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        shift = np.asarray(mean) / np.asarray(std)
+        self._shift = torch.as_tensor(shift, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self._visit_transform = _visit_transform(data.visit_transform)
         self.class_counts = class_counts  # np.int64 (9,): training rows per class
         self.device = device
@@ -81,7 +84,7 @@ class DeviceData:
             rows["train"] = rows["train"][: data.train_limit]
         pin = pin and torch.device(device).type == "cuda"
         splits = {name: _to_device(cache, r, device, pin) for name, r in rows.items()}
-        mean, std = _channel_stats(cache.images, rows["train"])
+        mean, std = _channel_stats(splits["train"].images)
         counts = np.bincount(np.asarray(cache.labels)[rows["train"]], minlength=9)
         return cls(splits, data, mean, std, counts.astype(np.int64))
 
@@ -126,36 +129,40 @@ class DeviceData:
         images = part.images.index_select(0, index)
         if flips is not None:
             images = _augment(images, *(t.to(images.device) for t in flips))
-        images = images.float().div_(255.0)
         size = self._data.image_size
         if size != images.shape[-1]:
             images = F.interpolate(
-                images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                images.float(), size=(size, size), mode="bilinear", antialias=True
             )
-        images = (images - self._mean) / self._std
-        visits = part.visits.index_select(0, index).to(torch.int32).bitwise_and_(0xFFFF).float()
+        images = torch.mul(images, self._scale).sub_(self._shift)  # (x / 255 - mean) / std
+        visits = part.visits.index_select(0, index).float()
         return images, self._visit_transform(visits), part.labels.index_select(0, index)
 
 
 def _augment(images: torch.Tensor, flips: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
-    """Per-sample horizontal/vertical flips and 90° turns (uint8, square tiles)."""
-    hflip = flips[0].bool().view(-1, 1, 1, 1)
-    vflip = flips[1].bool().view(-1, 1, 1, 1)
-    images = torch.where(hflip, images.flip(-1), images)
-    images = torch.where(vflip, images.flip(-2), images)
-    out = images.clone()
-    for k in (1, 2, 3):
-        chosen = torch.nonzero(turns == k).flatten()
+    """Per-sample horizontal flip, then vertical flip, then 90° turns (uint8, square tiles).
+
+    A vertical flip is a horizontal one turned by 180°, so the draws reduce to 8 cases
+    (mirror or not × 4 turns); each case is one slice of the batch, moved once.
+    """
+    mirror = flips[0] ^ flips[1]
+    case = mirror * 4 + (turns + 2 * flips[1]) % 4
+    out = torch.empty_like(images)
+    for c in range(8):
+        chosen = torch.nonzero(case == c).flatten()
         if len(chosen):
-            out[chosen] = torch.rot90(images[chosen], k, dims=(-2, -1))
+            picked = images.index_select(0, chosen)
+            picked = picked.flip(-1) if c >= 4 else picked
+            out[chosen] = torch.rot90(picked, c % 4, dims=(-2, -1)) if c % 4 else picked
     return out
 
 
 def _to_device(cache: CachedData, rows: np.ndarray, device, pin: bool) -> _Split:
-    sorted_rows = np.sort(rows)  # sequential reads from the memory map
-    back = np.argsort(np.argsort(rows, kind="stable"), kind="stable")
-    images = torch.from_numpy(np.ascontiguousarray(cache.images[sorted_rows][back]))
-    visits = torch.from_numpy(np.ascontiguousarray(cache.visits[sorted_rows][back]).view(np.int16))
+    images = torch.from_numpy(np.take(cache.images, rows, axis=0))
+    visits = np.take(cache.visits, rows, axis=0)
+    top = int(visits.max(initial=0))
+    small = np.uint8 if top <= 255 else np.int16 if top <= 32767 else np.int32
+    visits = torch.from_numpy(visits.astype(small))  # uint16 has few torch kernels
     labels = torch.from_numpy(np.ascontiguousarray(np.asarray(cache.labels)[rows]))
     images = images.permute(0, 3, 1, 2).contiguous()
     tensors = [images, visits, labels]

@@ -86,48 +86,30 @@ def parse_visit_bytes(blobs: Sequence[bytes], names: Sequence[str]) -> ParsedVis
     joined, file_starts = _join(blobs)
     buf = np.frombuffer(b"\n" * _PAD + joined + b"\0" * _PAD, dtype=np.uint8)
     n_files = len(blobs)
-    newlines = np.flatnonzero(buf[:-_PAD] == _NL)
-    newlines = newlines[newlines >= _PAD]
-    starts = np.concatenate([[_PAD], newlines + 1])[: len(newlines)].astype(np.int64)
-    file_of_line = np.searchsorted(file_starts + _PAD, starts, side="right") - 1
-    first_line = np.searchsorted(starts, file_starts + _PAD)
-    line_no = np.arange(len(starts)) - first_line[file_of_line] + 1
-
-    amps = np.flatnonzero(buf == _AMP)
-    seps = np.flatnonzero((buf == _PIPE) | (buf == _COMMA))
-    nonempty = newlines > starts
-    seps = np.union1d(seps, newlines[nonempty])
-    ok = _line_shape_ok(buf, starts, newlines, nonempty, amps, seps)
-
-    sep_line = np.searchsorted(newlines, seps)
-    amp_line = np.searchsorted(newlines, amps)
-    seps, sep_line = seps[ok[sep_line]], sep_line[ok[sep_line]]
-    amps, amp_line = amps[ok[amp_line]], amp_line[ok[amp_line]]
-    date_of_amp = (buf[amps[:, None] - np.arange(8, 0, -1)].astype(np.int64) - 48) @ _POW10
-    day_of_amp = np.minimum(np.searchsorted(DATE_INTS, date_of_amp), N_DAYS - 1)
-    date_ok = DATE_INTS[day_of_amp] == date_of_amp
-    hour = (buf[seps - 2].astype(np.int64) - 48) * 10 + buf[seps - 1] - 48
-    amp_of_sep = np.searchsorted(amps, seps) - 1
-    hour_ok = hour < N_HOURS
-
+    lines = _Lines(buf, file_starts + _PAD)
+    tokens = _Tokens(buf, lines)
+    ok = _line_shape_ok(buf, lines, tokens)
+    on_ok = ok[tokens.amp_line], ok[tokens.sep_line]
+    bad_date = on_ok[0] & ~tokens.date_ok
+    bad_hour = on_ok[1] & ~tokens.hour_ok
     problems = [
-        (i, f"line does not parse as {LINE_FORMAT}") for i in np.flatnonzero(nonempty & ~ok)
+        (i, f"line does not parse as {LINE_FORMAT}") for i in np.flatnonzero(lines.nonempty & ~ok)
     ]
     problems += _range_problems(
-        amps[~date_ok], amp_line[~date_ok], date_of_amp[~date_ok],
-        seps[~hour_ok], sep_line[~hour_ok], hour[~hour_ok],
+        tokens.amps[bad_date], tokens.amp_line[bad_date], tokens.date[bad_date],
+        tokens.seps[bad_hour], tokens.sep_line[bad_hour], tokens.hour[bad_hour],
     )  # fmt: skip
     good_line = ok.copy()
-    good_line[amp_line[~date_ok]] = False
-    good_line[sep_line[~hour_ok]] = False
+    good_line[tokens.amp_line[bad_date]] = False
+    good_line[tokens.sep_line[bad_hour]] = False
 
-    keep = good_line[sep_line]
-    cell = day_of_amp[amp_of_sep[keep]] * N_HOURS + hour[keep]
-    unique_keys = np.unique(sep_line[keep] * DAY_HOURS + cell)  # once per (line, date, hour)
-    flat = file_of_line[unique_keys // DAY_HOURS] * DAY_HOURS + unique_keys % DAY_HOURS
+    keep = good_line[tokens.sep_line]
+    cell = tokens.day[tokens.amp_of_sep[keep]] * N_HOURS + tokens.hour[keep]
+    unique_keys = _once_per_line(tokens.sep_line[keep] * DAY_HOURS + cell)
+    flat = lines.file[unique_keys // DAY_HOURS] * DAY_HOURS + unique_keys % DAY_HOURS
     day_hours = np.bincount(flat, minlength=n_files * DAY_HOURS).reshape(n_files, N_DAYS, N_HOURS)
     overflow = day_hours.reshape(n_files, -1).max(axis=1, initial=0) > COUNT_LIMIT
-    located = [(int(file_of_line[i]), int(line_no[i]), reason) for i, reason in problems]
+    located = [(int(lines.file[i]), int(lines.number[i]), reason) for i, reason in problems]
     located += [
         (int(f), 0, f"more than {COUNT_LIMIT} visits in one cell")
         for f in np.flatnonzero(overflow)
@@ -135,9 +117,65 @@ def parse_visit_bytes(blobs: Sequence[bytes], names: Sequence[str]) -> ParsedVis
     located.sort()
     counts = day_hours_to_tensor(np.minimum(day_hours, COUNT_LIMIT).astype(COUNT_DTYPE))
     bad = np.zeros(n_files, dtype=bool)
-    bad[file_of_line[~good_line & nonempty]] = True
+    bad[lines.file[~good_line & lines.nonempty]] = True
     bad |= overflow
     return ParsedVisits(counts, tuple(VisitProblem(names[f], ln, r) for f, ln, r in located), bad)
+
+
+class _Lines:
+    """Where each line starts and ends, its file and 1-based number in that file."""
+
+    def __init__(self, buf: np.ndarray, file_starts: np.ndarray) -> None:
+        self.is_newline = buf == _NL
+        self.is_newline[-_PAD:] = False
+        ends = np.flatnonzero(self.is_newline)
+        self.ends = ends[ends >= _PAD]
+        self.starts = np.concatenate([[_PAD], self.ends + 1])[: len(self.ends)].astype(np.int64)
+        self.nonempty = self.ends > self.starts
+        self.file = np.searchsorted(file_starts, self.starts, side="right") - 1
+        first_line = np.searchsorted(self.starts, file_starts)
+        self.number = np.arange(len(self.starts)) - first_line[self.file] + 1
+        # newlines at or before each byte; the pad's newlines come first
+        self.newlines_upto = np.cumsum(self.is_newline, dtype=np.int32)
+
+    def of(self, positions: np.ndarray) -> np.ndarray:
+        """Line index of bytes (a newline counts as the next line's: subtract it)."""
+        return (self.newlines_upto[positions] - _PAD).astype(np.int64)
+
+
+class _Tokens:
+    """Dates (at each '&') and hours (before each '|', ',' and line end), decoded blindly."""
+
+    def __init__(self, buf: np.ndarray, lines: _Lines) -> None:
+        is_amp = buf == _AMP
+        self.amps = np.flatnonzero(is_amp)
+        is_sep = (buf == _PIPE) | (buf == _COMMA)
+        newline = lines.is_newline
+        is_sep[1:] |= newline[1:] & ~newline[:-1]  # the end of a non-empty line
+        self.seps = np.flatnonzero(is_sep)
+        self.amp_line = lines.of(self.amps)
+        self.sep_line = lines.of(self.seps) - newline[self.seps]
+        digits = buf[self.amps[:, None] - np.arange(8, 0, -1)].astype(np.int64) - 48
+        self.date = digits @ _POW10
+        self.day = np.minimum(np.searchsorted(DATE_INTS, self.date), N_DAYS - 1)
+        self.date_ok = DATE_INTS[self.day] == self.date
+        self.hour = (buf[self.seps - 2].astype(np.int64) - 48) * 10 + buf[self.seps - 1] - 48
+        self.hour_ok = self.hour < N_HOURS
+        amps_upto = np.cumsum(is_amp, dtype=np.int32)
+        self.amp_of_sep = np.maximum(amps_upto[self.seps] - 1, 0)
+
+
+def _once_per_line(keys: np.ndarray) -> np.ndarray:
+    """Drop repeated (line, date, hour) keys. Keys rise from line to line, and within a line
+    when its dates and hours are in order (the usual case), so only other lines are sorted."""
+    falls = np.flatnonzero(keys[1:] <= keys[:-1]) + 1
+    if not len(falls):
+        return keys
+    lines = np.unique(keys[falls] // DAY_HOURS)
+    messy = np.isin(keys // DAY_HOURS, lines)
+    resorted = np.sort(keys[messy])
+    resorted = resorted[np.r_[True, resorted[1:] != resorted[:-1]]]
+    return np.concatenate([keys[~messy], resorted])
 
 
 def _join(blobs: Sequence[bytes]) -> tuple[bytes, np.ndarray]:
@@ -152,31 +190,24 @@ def _join(blobs: Sequence[bytes]) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
-def _line_shape_ok(
-    buf: np.ndarray,
-    starts: np.ndarray,
-    newlines: np.ndarray,
-    nonempty: np.ndarray,
-    amps: np.ndarray,
-    seps: np.ndarray,
-) -> np.ndarray:
+def _line_shape_ok(buf: np.ndarray, lines: _Lines, tokens: _Tokens) -> np.ndarray:
     """Per line: True when it has exactly the fixed-width token structure."""
+    starts = lines.starts
     n_lines = len(starts)
     header_ok = _IS_HEX[buf[starts[:, None] + np.arange(16)]].all(axis=1)
     header_ok &= buf[starts + 16] == _TAB
-    amp_line = np.searchsorted(newlines, amps)
-    sep_line = np.searchsorted(newlines, seps)
+    amps, seps = tokens.amps, tokens.seps
     amp_ok = _IS_DIGIT[buf[amps[:, None] - np.arange(1, 9)]].all(axis=1)
     amp_ok &= np.isin(buf[amps - 9], (_TAB, _COMMA))
     sep_ok = _IS_DIGIT[buf[seps - 1]] & _IS_DIGIT[buf[seps - 2]]
     sep_ok &= np.isin(buf[seps - 3], (_AMP, _PIPE))
-    n_amps = np.bincount(amp_line, minlength=n_lines)
-    n_seps = np.bincount(sep_line, minlength=n_lines)
-    n_tabs = np.bincount(np.searchsorted(newlines, np.flatnonzero(buf == _TAB)), minlength=n_lines)
+    n_amps = np.bincount(tokens.amp_line, minlength=n_lines)
+    n_seps = np.bincount(tokens.sep_line, minlength=n_lines)
+    n_tabs = np.bincount(lines.of(np.flatnonzero(buf == _TAB)), minlength=n_lines)
     claimed = 17 + 9 * n_amps + 3 * n_seps  # the newline is the last separator's byte
-    ok = nonempty & header_ok & (n_tabs == 1) & (claimed == newlines - starts + 1)
-    ok[amp_line[~amp_ok]] = False
-    ok[sep_line[~sep_ok]] = False
+    ok = lines.nonempty & header_ok & (n_tabs == 1) & (claimed == lines.ends - starts + 1)
+    ok[tokens.amp_line[~amp_ok]] = False
+    ok[tokens.sep_line[~sep_ok]] = False
     return ok
 
 
