@@ -10,6 +10,7 @@ from ablate.db._engine import (
     session_scope,
     sqlite_path,
 )
+from ablate.db._migrate import database_lock, upgrade_database
 from ablate.db._read import (
     EXPORT_TABLES,
     ResultValues,
@@ -55,6 +56,7 @@ __all__ = [
     "TrialRecord",
     "class_accuracy",
     "confusion",
+    "database_lock",
     "ensure_schema",
     "epoch_metrics",
     "epochs",
@@ -74,4 +76,5 @@ __all__ = [
     "study_results",
     "study_trials",
     "trial_outcomes",
+    "upgrade_database",
 ]

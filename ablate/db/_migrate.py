@@ -93,6 +93,28 @@ def upgrade(engine: Engine, *, explicit: bool = False) -> Upgrade:
 
 
 @contextmanager
+def database_lock(engine: Engine) -> Iterator[None]:
+    """Serialise one-time set-up (e.g. Optuna creating its tables) across processes and hosts.
+
+    PostgreSQL: a session advisory lock on its own connection; SQLite: a flock on the file.
+    """
+    with _THREAD_LOCK, _sqlite_file_lock(engine):
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY + 1})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY + 1}
+                )
+                connection.commit()
+
+
+@contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """Hold an exclusive flock on the SQLite file while migrating it.
 

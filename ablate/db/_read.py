@@ -35,8 +35,9 @@ def _study_row(session: Session, name: str) -> StudyRow:
     if row is None:
         names = list(session.scalars(select(StudyRow.name)))
         hint = suggest(name, names) or (
-            f"; the database holds: {', '.join(sorted(names))}." if names else
-            "; the database holds no studies yet: run 'ablate run STUDY.yaml' first."
+            f"; the database holds: {', '.join(sorted(names))}."
+            if names
+            else "; the database holds no studies yet: run 'ablate run STUDY.yaml' first."
         )
         raise NotFoundError(f"No study named '{name}' in the results database{hint}")
     return row

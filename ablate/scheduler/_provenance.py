@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import socket
 import subprocess
@@ -14,7 +15,8 @@ _PACKAGES = ("ablate", "torch", "torchvision", "timm", "optuna", "numpy", "sqlal
 
 
 def hostname() -> str:
-    return socket.gethostname()
+    """This machine's name as recorded with trials ($ABLATE_HOST overrides, e.g. in containers)."""
+    return os.environ.get("ABLATE_HOST") or socket.gethostname()
 
 
 @functools.cache

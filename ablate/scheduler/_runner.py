@@ -23,7 +23,15 @@ import optuna
 from optuna.trial import TrialState
 
 from ablate.data import ensure_dataset
-from ablate.db import EpochValues, SplitMetrics, ensure_schema, make_engine, session_scope, writer
+from ablate.db import (
+    EpochValues,
+    SplitMetrics,
+    database_lock,
+    ensure_schema,
+    make_engine,
+    session_scope,
+    writer,
+)
 from ablate.errors import UsageError
 from ablate.scheduler import _ledger
 from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study, sample_trial
@@ -41,7 +49,7 @@ class RunOptions:
     checkpoint_root: Path
     log_root: Path
     stale_after_s: float = 120.0
-    heartbeat_s: float = 10.0
+    heartbeat_s: float | None = None  # default: a quarter of stale_after_s, at most 10 s
     poll_s: float = 0.5
     retry_failed: bool = False  # give runs that failed for good in earlier invocations new tries
     fault: str | None = None  # ABLATE_INJECT_FAULT, for the failure tests
@@ -117,10 +125,11 @@ class StudyRunner:
                 spec_text=self._spec_text,
                 spec_path=self._spec_path,
             )
-        storage = optuna.storages.RDBStorage(
-            self.options.storage_url, engine_kwargs={"pool_pre_ping": True}
-        )
-        self.study = open_study(self.spec, storage)
+        with database_lock(self.engine):  # Optuna's first table creation races otherwise
+            storage = optuna.storages.RDBStorage(
+                self.options.storage_url, engine_kwargs={"pool_pre_ping": True}
+            )
+            self.study = open_study(self.spec, storage)
         self._distributions = all_distributions(self.spec)
         self._planned = grid_trials(self.spec) if self.spec.kind == "grid" else []
 
@@ -441,6 +450,7 @@ class StudyRunner:
         return self._summary(ledger, already_complete=False)
 
     def _loop(self) -> None:
+        beat = self.options.heartbeat_s or min(10.0, self.options.stale_after_s / 4)
         last_beat = last_recover = time.monotonic()
         while True:
             ledger = _ledger.read_ledger(self.engine, self.study_id)
@@ -463,11 +473,11 @@ class StudyRunner:
                     return
             self._wait(self.options.poll_s if self._active else 2.0)
             now = time.monotonic()
-            if now - last_beat >= self.options.heartbeat_s:
+            if now - last_beat >= beat:
                 with session_scope(self.engine) as session:
                     writer.touch_trials(session, list(self._active))
                 last_beat = now
-            if not self._active and now - last_recover >= self.options.heartbeat_s:
+            if not self._active and now - last_recover >= beat:
                 self._recover()
                 last_recover = now
             self._update(ledger)
