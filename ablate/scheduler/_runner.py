@@ -115,17 +115,19 @@ class StudyRunner:
     def _open(self) -> None:
         self.engine = make_engine(self.options.storage_url)
         ensure_schema(self.engine)
-        with session_scope(self.engine) as session:
-            self.study_id = writer.upsert_study(
-                session,
-                name=self.spec.name,
-                description=self.spec.description,
-                kind=self.spec.kind,
-                spec_json=self.spec.model_dump(mode="json"),
-                spec_text=self._spec_text,
-                spec_path=self._spec_path,
-            )
-        with database_lock(self.engine):  # Optuna's first table creation races otherwise
+        # Serialised across processes and hosts: the study row and Optuna's tables are created
+        # once, and two runners starting together would both try.
+        with database_lock(self.engine):
+            with session_scope(self.engine) as session:
+                self.study_id = writer.upsert_study(
+                    session,
+                    name=self.spec.name,
+                    description=self.spec.description,
+                    kind=self.spec.kind,
+                    spec_json=self.spec.model_dump(mode="json"),
+                    spec_text=self._spec_text,
+                    spec_path=self._spec_path,
+                )
             storage = optuna.storages.RDBStorage(
                 self.options.storage_url, engine_kwargs={"pool_pre_ping": True}
             )
