@@ -22,13 +22,13 @@ from ablate.errors import DataError
 BLOCK = 512  # samples drawn from one generator
 SIDE = 100
 # Difficulty knobs (calibrated, see the module's tests and the data report).
-USERS_MEDIAN = 30.0  # visitors per region: log-normal around this
-BACKGROUND_SHARE = (0.3, 0.75)  # per region, share of visitors who follow the city background
+USERS_MEDIAN = 40.0  # visitors per region: log-normal around this
+BACKGROUND_SHARE = (0.15, 0.6)  # per region, share of visitors who follow the city background
 DATES_MEAN, HOURS_MEAN = 1.2, 0.8  # extra dates per visitor, extra hours per date (Poisson)
-ILLUMINATION_SD = 20.0  # per-image colour shift
-PIXEL_NOISE_SD = 30.0
+ILLUMINATION_SD = 26.0  # per-image colour shift
+PIXEL_NOISE_SD = 36.0
 HAZE_SD = 22.0  # low-frequency brightness field shared by all classes
-TEXTURE_GAIN = 0.4
+TEXTURE_GAIN = 0.3
 MISSING_DARK, MISSING_BRIGHT = 0.04, 0.02  # share of tiles with no imagery
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
