@@ -80,3 +80,22 @@ def test_dry_run_lists_runs_and_trains_nothing(workdir: Path) -> None:
     assert result.exit_code == 0
     assert result.output.count("to run") == 4
     assert not (workdir / "db" / "ablate.sqlite").exists()
+
+
+def test_gc_removes_finished_checkpoints_and_keeps_best_weights(workdir: Path) -> None:
+    study = tiny_study(
+        workdir / "tiny.yaml",
+        modalities="[fused]",
+        seeds="[0]",
+        extra="resources: {keep_best_weights: true}\n",
+    )
+    assert _run("run", str(study), "--no-live").exit_code == 0
+    folder = workdir / "db" / "checkpoints" / "tiny"
+    assert len(list(folder.glob("*.best.pt"))) == 1
+    [resume] = [p for p in folder.glob("*.pt") if not p.name.endswith(".best.pt")]
+    listed = _run("gc", "--dry-run")
+    assert "Would delete 1 checkpoint(s)" in listed.output and resume.exists()
+    done = _run("gc")
+    assert done.exit_code == 0 and "Deleted 1 checkpoint(s)" in done.output
+    assert not resume.exists()
+    assert len(list(folder.glob("*.best.pt"))) == 1

@@ -246,3 +246,25 @@ def status(
 
 def _cell(cell: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in cell.items())
+
+
+@app.command("gc")
+def gc(
+    study: str | None = typer.Option(None, "--study", help="One study (default: all)."),
+    checkpoint_dir: Path = typer.Option(
+        Path("db/checkpoints"), "--checkpoint-dir", help="Where 'ablate run' kept checkpoints."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; delete nothing."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Delete resume checkpoints of complete or pruned runs (best weights are kept)."""
+    from ablate.db import make_engine
+    from ablate.scheduler.gc import collect_garbage
+
+    engine = make_engine(storage_url(storage), create=False)
+    removed = collect_garbage(engine, checkpoint_dir, study=study, dry_run=dry_run)
+    total = sum(item.bytes for item in removed) / 2**20
+    verb = "Would delete" if dry_run else "Deleted"
+    for item in removed:
+        console.print(f"  {item.path}", highlight=False, markup=False)
+    console.print(f"{verb} {len(removed)} checkpoint(s), {total:.1f} MiB.")

@@ -237,6 +237,11 @@ class StudyRunner:
             device="cuda:0" if slot.kind == "cuda" else "cpu",
             data_root=str(self.options.data_root),
             checkpoint_path=str(self.options.checkpoint_root / self.spec.name / f"{run_key}.pt"),
+            best_path=(
+                str(self.options.checkpoint_root / self.spec.name / f"{run_key}.best.pt")
+                if self.spec.resources.keep_best_weights
+                else None
+            ),
             log_path=str(log_path),
             fault=self.options.fault,
         )

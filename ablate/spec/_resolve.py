@@ -44,8 +44,15 @@ class TrialConfig(Frozen):
 
     @property
     def run_key(self) -> str:
-        """The run's identity: a hash of what it trains (config + seed), not its trial number."""
-        payload = self.model_dump(mode="json", include={"data", "model", "loss", "train", "seed"})
+        """The run's identity: a hash of what it trains (config + seed), not its trial number.
+
+        Settings left at their defaults are not part of the hash, so a later version of ablate
+        that adds a setting (with a default) still recognises the runs an older one finished.
+        """
+        payload = self.model_dump(
+            mode="json", include={"data", "model", "loss", "train", "seed"}, exclude_defaults=True
+        )
+        payload["seed"] = self.seed  # always part of the identity, even when 0
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -93,8 +93,13 @@ class Reference(Frozen):
 
 
 class ResourceSpec(Frozen):
+    """How runs are executed and kept; none of it changes what a run computes."""
+
     max_retries: int = Field(2, ge=0, le=100)
     gpu_memory_gb: float | None = Field(None, gt=0.0)
+    keep_best_weights: bool = Field(
+        False, description="save the model at its best-validation epoch next to the checkpoint"
+    )
 
 
 class StudySpec(Frozen):

@@ -92,10 +92,12 @@ def fit(
     checkpoint_path: Path | None,
     report: Reporter,
     data: DeviceData | None = None,
+    best_path: Path | None = None,
 ) -> FitResult:
     """Train one trial to the end (or until pruned/stopped) and return its final metrics.
 
     ``data`` may be passed in when a worker already holds this trial's data on the device.
+    ``best_path``: also save the model weights of each new best-validation epoch there.
     """
     torch_device = torch.device(device)
     train = config.train
@@ -185,6 +187,17 @@ def fit(
                 model, data, "test", batch_size=train.eval_batch_size, precision=train.precision
             )
             best = {"epoch": epoch, "objective": value, "val": asdict(val), "test": asdict(test)}
+            if best_path is not None:
+                save_checkpoint(
+                    best_path,
+                    {
+                        "run_key": config.run_key,
+                        "config": config.model_dump(mode="json"),
+                        "epoch": epoch,
+                        "objective": value,
+                        "model": model.state_dict(),
+                    },
+                )
         means = {
             name: float(total_value.item()) / max(1, seen) for name, total_value in sums.items()
         }

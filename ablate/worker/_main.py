@@ -120,6 +120,7 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
             checkpoint_path=Path(task.checkpoint_path),
             report=reporter,
             data=held["data"],
+            best_path=Path(task.best_path) if task.best_path else None,
         )
         name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
         conn.send(("result", asdict(result), name))

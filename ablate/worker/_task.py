@@ -13,5 +13,6 @@ class WorkerTask:
     data_root: str
     checkpoint_path: str
     log_path: str
+    best_path: str | None = None  # where to keep the best-validation weights, if asked
     fault: str | None = None  # test aid, see ablate.worker._faults
     extra: dict[str, Any] = field(default_factory=dict)
