@@ -66,13 +66,14 @@ def _rebuilt_study(data: StudyData) -> Any:
 def param_importances(engine: Engine, study: str) -> dict[str, float]:
     """Importance of each searched parameter (sums to 1), most important first.
 
-    Empty when it cannot be estimated: not a search study, or fewer than 2 complete trials.
+    Empty when it cannot be estimated: not a search study, fewer than 2 complete trials, or
+    every complete trial reached the same objective (nothing to explain).
     """
     data = load_study_data(engine, study)
     if data.spec.search is None or not data.spec.search.params:
         return {}
     complete = [r for r in data.runs if r.state == "complete" and r.final.objective is not None]
-    if len(complete) < 2:
+    if len(complete) < 2 or len({r.final.objective for r in complete}) < 2:
         return {}
     import optuna
 
@@ -96,5 +97,9 @@ def importance_table(engine: Engine, study: str) -> Table:
         ),
         sections=(Section(rows),),
         legend=("Share of the objective's variance explained by each parameter (sums to 1).",),
-        footnotes=() if rows else ("Needs at least 2 complete trials of a search study.",),
+        footnotes=()
+        if rows
+        else (
+            "Needs at least 2 complete trials of a search study with different objective values.",
+        ),
     )
