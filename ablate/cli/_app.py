@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/]")
+        err_console.print(
+            "[bold red]Stopped.[/] Run the same command again to continue where it stopped."
+        )
         sys.exit(130)
     except Exception as exc:
         if _debug():

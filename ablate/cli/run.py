@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -158,6 +159,8 @@ def run(
             options=options,
             on_update=on_update,
         )
+        if summary.stopped:  # the study has stopped: a further Ctrl-C must not cut the report
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     if summary.already_complete:
         console.print(
             f"Study '{spec.name}' is complete: {summary.complete}/{summary.total} runs "

@@ -244,6 +244,7 @@ class StudyRunner:
             ),
             log_path=str(log_path),
             fault=self.options.fault,
+            prunable=not isinstance(self.study.pruner, optuna.pruners.NopPruner),
         )
         worker = self._worker_for(slot)
         worker.conn.send(("task", task))
@@ -279,6 +280,14 @@ class StudyRunner:
         child.close()
         worker = self._workers[slot.key] = _Worker(process=process, conn=parent)
         return worker
+
+    def _prespawn_workers(self) -> None:
+        slots = []
+        while len(slots) < self.pool.capacity and (slot := self.pool.acquire()) is not None:
+            slots.append(slot)
+        for slot in slots:
+            self._worker_for(slot)
+            self.pool.release(slot)
 
     def _drop_worker(self, slot: Slot) -> None:
         worker = self._workers.pop(slot.key, None)
@@ -438,23 +447,30 @@ class StudyRunner:
             self._forgiven = Counter(ledger.failures)
         if self._done(ledger) and not self._gave_up_now(ledger):
             return self._summary(ledger, already_complete=True)
-        self._prepare_data()
+        self._prespawn_workers()  # their torch import overlaps the data preparation
+        try:
+            self._prepare_data()
+        except BaseException:  # e.g. Ctrl-C while generating data: nothing to save yet
+            self._close_workers()
+            raise
         previous = signal.getsignal(signal.SIGINT)
         try:
             signal.signal(signal.SIGINT, self._on_sigint)
         except ValueError:  # not the main thread (e.g. embedded use): no Ctrl-C handling
             previous = None
-        try:
-            self._loop()
+        try:  # our handler stays until the last write: a late Ctrl-C must not cut it short
+            try:
+                self._loop()
+            finally:
+                for active in list(self._active.values()):
+                    active.process.kill()
+                    self._reap(active)
+                self._close_workers()
+            ledger = _ledger.read_ledger(self.engine, self.study_id)
+            return self._summary(ledger, already_complete=False)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-            for active in list(self._active.values()):
-                active.process.kill()
-                self._reap(active)
-            self._close_workers()
-        ledger = _ledger.read_ledger(self.engine, self.study_id)
-        return self._summary(ledger, already_complete=False)
 
     def _loop(self) -> None:
         beat = self.options.heartbeat_s or min(10.0, self.options.stale_after_s / 4)

@@ -25,9 +25,16 @@ class PipeReporter:
     """Sends epochs to the scheduler, asks it about pruning, watches the stop event."""
 
     def __init__(
-        self, conn: Connection, stop: Event, faults: tuple[Fault, ...], config: dict
+        self,
+        conn: Connection,
+        stop: Event,
+        faults: tuple[Fault, ...],
+        config: dict,
+        *,
+        prunable: bool = True,
     ) -> None:
         self._conn, self._stop, self._faults, self._config = conn, stop, faults, config
+        self._prunable = prunable
         self._announced = False
 
     def epoch(self, report: Any, *, replayed: bool) -> None:
@@ -43,6 +50,8 @@ class PipeReporter:
                 fault.fire()
 
     def should_prune(self, epoch: int, value: float) -> bool:
+        if not self._prunable:
+            return False
         self._conn.send(("prune?", epoch, value))
         answer = self._conn.recv()
         return bool(answer[1])
@@ -104,7 +113,9 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
         f"device={task.device} threads={torch.get_num_threads()} pid={os.getpid()}",
         flush=True,
     )
-    reporter = PipeReporter(conn, stop, parse_faults(task.fault), task.config)
+    reporter = PipeReporter(
+        conn, stop, parse_faults(task.fault), task.config, prunable=task.prunable
+    )
     try:
         key = f"{task.data_root}|{task.device}|{config.data.model_dump_json()}"
         if held.get("key") != key:

@@ -14,5 +14,6 @@ class WorkerTask:
     checkpoint_path: str
     log_path: str
     best_path: str | None = None  # where to keep the best-validation weights, if asked
+    prunable: bool = True  # False when the study has no pruner: no question per epoch
     fault: str | None = None  # test aid, see ablate.worker._faults
     extra: dict[str, Any] = field(default_factory=dict)
