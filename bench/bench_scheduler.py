@@ -10,7 +10,9 @@ invocation:
 3. ``ablate run --cpu-slots 2 --threads-per-slot 1``.
 
 Prints (2)/(1), the orchestration overhead (target ≤ 1.10), and (2)/(3), the speed-up of two
-CPU slots over one (target ≥ 1.8 on 2 cores).
+CPU slots over one (target ≥ 1.8 on 2 cores). Trials of the three modalities differ in cost
+(RS ≈ fused ≈ 2× social), so with 6 trials on 2 slots part of the gap is load imbalance; the
+same comparison on 4 equal trials (fused × 4 seeds) is printed too.
 
     .venv/bin/python bench/bench_scheduler.py [--epochs 10] [--n 1350]
 """
@@ -63,6 +65,7 @@ def direct(study: Path, data_root: Path) -> float:
 
 
 def through_ablate(study: Path, work: Path, data_root: Path, slots: int) -> float:
+    work.mkdir(exist_ok=True)
     db = work / f"slots{slots}.sqlite"
     command = [
         sys.executable,
@@ -106,12 +109,23 @@ def main() -> None:
         base = direct(study, data_root)
         one = through_ablate(study, work, data_root, 1)
         two = through_ablate(study, work, data_root, 2)
+        equal = work / "equal.yaml"
+        equal.write_text(
+            STUDY.format(n=args.n, epochs=args.epochs)
+            .replace("name: bench", "name: equal")
+            .replace("model.modality: [rs, social, fused]", "model.modality: [fused]")
+            .replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]")
+        )
+        equal_one = through_ablate(equal, work / "e", data_root, 1)
+        equal_two = through_ablate(equal, work / "e", data_root, 2)
     print(f"6 trials × {args.epochs} epochs, {args.n} synthetic regions at 32 px, test_resnet")
     print(f"direct fit() loop, 1 thread:           {base:6.1f} s")
     print(f"ablate run, 1 CPU slot × 1 thread:     {one:6.1f} s")
     print(f"ablate run, 2 CPU slots × 1 thread:    {two:6.1f} s")
     print(f"orchestration overhead (1 slot / direct): {one / base:.3f}x  (target <= 1.10)")
     print(f"speed-up of 2 slots over 1:               {one / two:.2f}x  (target >= 1.8)")
+    print(f"4 equal trials (fused × 4 seeds): 1 slot {equal_one:.1f} s, 2 slots {equal_two:.1f} s")
+    print(f"speed-up of 2 slots over 1, equal trials:  {equal_one / equal_two:.2f}x")
 
 
 if __name__ == "__main__":
