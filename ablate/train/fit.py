@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,35 @@ def load_data(data: DataSpec, *, data_root: Path, device: torch.device) -> Devic
     return DeviceData.load(cache, data, device=device)
 
 
+@dataclass
+class _Trial:
+    """What one training run holds while it trains."""
+
+    config: TrialConfig
+    device: torch.device
+    data: DeviceData
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    channels_last: bool
+    steps_per_epoch: int
+
+
+def _setup(config: TrialConfig, device: torch.device, data: DeviceData) -> _Trial:
+    """Model (initialised from the seed), optimiser and memory format for a trial."""
+    train = config.train
+    model = build_model(
+        config.model, config.loss, num_classes=NUM_CLASSES, image_size=config.data.image_size
+    ).to(device)
+    channels_last = train.channels_last is True or (
+        train.channels_last == "auto" and device.type == "cuda"
+    )
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+    steps = math.ceil(data.num_samples("train") / train.batch_size)
+    return _Trial(config, device, data, model, optimizer, channels_last, steps)
+
+
 def fit(
     config: TrialConfig,
     *,
@@ -100,107 +129,48 @@ def fit(
     ``best_path``: also save the model weights of each new best-validation epoch there.
     """
     torch_device = torch.device(device)
-    train = config.train
-    if train.deterministic:
+    if config.train.deterministic:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     seed_everything(config.seed)
     if data is None:
         data = load_data(config.data, data_root=data_root, device=torch_device)
+    trial = _setup(config, torch_device, data)
+    n_params = count_parameters(trial.model)
 
-    model = build_model(
-        config.model, config.loss, num_classes=NUM_CLASSES, image_size=config.data.image_size
-    )
-    n_params = count_parameters(model)
-    model.to(torch_device)
-    channels_last = train.channels_last is True or (
-        train.channels_last == "auto" and torch_device.type == "cuda"
-    )
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
-    steps_per_epoch = math.ceil(data.num_samples("train") / train.batch_size)
-    total_steps = steps_per_epoch * train.epochs
-    warmup_steps = steps_per_epoch * train.warmup_epochs
-
-    start_epoch, best, history, flops = 0, _empty_best(), [], None
+    start, best, history, flops = 0, _empty_best(), [], None
     state = load_checkpoint(checkpoint_path) if checkpoint_path else None
     if state is not None and state["run_key"] == config.run_key:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        trial.model.load_state_dict(state["model"])
+        trial.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
-        start_epoch, best, history = state["epoch"], state["best"], state["history"]
-        flops = state.get("flops")
+        start, best, history, flops = (
+            state["epoch"],
+            state["best"],
+            state["history"],
+            state["flops"],
+        )
         for item in history:
             report.epoch(EpochReport(**item), replayed=True)
     if flops is None:
-        flops = _flops_or_none(model, config.data.image_size)
-    resumed_from = start_epoch
+        flops = _flops_or_none(trial.model, config.data.image_size)
 
-    for epoch in range(start_epoch + 1, train.epochs + 1):
+    def result(status: str) -> FitResult:
+        return _result(status, best, n_params, flops, config.train.batch_size, start, device)
+
+    for epoch in range(start + 1, config.train.epochs + 1):
         started = time.perf_counter()
-        model.train()
-        sums: dict[str, torch.Tensor] = {}
-        seen = 0
-        lr = train.lr
-        for index, (images, visits, labels) in enumerate(
-            data.batches("train", batch_size=train.batch_size, epoch=epoch, seed=config.seed)
-        ):
-            if report.should_stop():
-                return _result(
-                    "stopped", best, n_params, flops, train.batch_size, resumed_from, device
-                )
-            step = (epoch - 1) * steps_per_epoch + index
-            lr = cosine_lr(
-                step,
-                base_lr=train.lr,
-                total_steps=total_steps,
-                warmup_steps=warmup_steps,
-                min_lr_ratio=train.min_lr_ratio,
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            if channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with _autocast(torch_device, train.precision):
-                output = model(images, visits)
-                total, terms = compute_loss(output, labels, config.loss)
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            if train.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-            optimizer.step()
-            n = labels.shape[0]
-            seen += n
-            _accumulate(sums, "train_loss", total.detach().float() * n)
-            for name, value in terms.items():
-                _accumulate(sums, f"loss.{name}", value.detach().float() * n)
-            for name, value in output.stats.items():
-                _accumulate(sums, name, torch.as_tensor(value).detach().float() * n)
-
-        val = evaluate(
-            model, data, "val", batch_size=train.eval_batch_size, precision=train.precision
-        )
+        trained = _train_epoch(trial, epoch, report)
+        if trained is None:
+            return result("stopped")
+        means, lr = trained
+        val = _evaluate(trial, "val")
         value = _objective(val, config.objective.metric)
         if _better(value, best["objective"], config.objective.direction):
-            test = evaluate(
-                model, data, "test", batch_size=train.eval_batch_size, precision=train.precision
-            )
+            test = _evaluate(trial, "test")  # only ever reported, never used to choose
             best = {"epoch": epoch, "objective": value, "val": asdict(val), "test": asdict(test)}
             if best_path is not None:
-                save_checkpoint(
-                    best_path,
-                    {
-                        "run_key": config.run_key,
-                        "config": config.model_dump(mode="json"),
-                        "epoch": epoch,
-                        "objective": value,
-                        "model": model.state_dict(),
-                    },
-                )
-        means = {
-            name: float(total_value.item()) / max(1, seen) for name, total_value in sums.items()
-        }
+                save_checkpoint(best_path, _best_weights(trial, epoch, value))
         extras = {k: v for k, v in means.items() if k != "train_loss"}
         extras.update({"val_kappa": val.kappa, "val_macro_f1": val.macro_f1})
         epoch_report = EpochReport(
@@ -220,8 +190,8 @@ def fit(
                     "run_key": config.run_key,
                     "config": config.model_dump(mode="json"),
                     "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
+                    "model": trial.model.state_dict(),
+                    "optimizer": trial.optimizer.state_dict(),
                     "rng": rng_state(),
                     "best": best,
                     "history": history,
@@ -229,9 +199,73 @@ def fit(
                 },
             )
         report.epoch(epoch_report, replayed=False)
-        if epoch < train.epochs and report.should_prune(epoch, value):
-            return _result("pruned", best, n_params, flops, train.batch_size, resumed_from, device)
-    return _result("complete", best, n_params, flops, train.batch_size, resumed_from, device)
+        if epoch < config.train.epochs and report.should_prune(epoch, value):
+            return result("pruned")
+    return result("complete")
+
+
+def _train_epoch(
+    trial: _Trial, epoch: int, report: Reporter
+) -> tuple[dict[str, float], float] | None:
+    """One pass over the training split: per-sample means of the loss, its terms and stats,
+    and the last learning rate; None if the user asked to stop (checked before every batch)."""
+    train, model, optimizer = trial.config.train, trial.model, trial.optimizer
+    total_steps = trial.steps_per_epoch * train.epochs
+    warmup_steps = trial.steps_per_epoch * train.warmup_epochs
+    model.train()
+    sums: dict[str, torch.Tensor] = {}
+    seen, lr = 0, train.lr
+    batches = trial.data.batches(
+        "train", batch_size=train.batch_size, epoch=epoch, seed=trial.config.seed
+    )
+    for index, (images, visits, labels) in enumerate(batches):
+        if report.should_stop():
+            return None
+        step = (epoch - 1) * trial.steps_per_epoch + index
+        lr = cosine_lr(
+            step,
+            base_lr=train.lr,
+            total_steps=total_steps,
+            warmup_steps=warmup_steps,
+            min_lr_ratio=train.min_lr_ratio,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        if trial.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with _autocast(trial.device, train.precision):
+            output = model(images, visits)
+            total, terms = compute_loss(output, labels, trial.config.loss)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if train.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+        optimizer.step()
+        n = labels.shape[0]
+        seen += n
+        _accumulate(sums, "train_loss", total.detach().float() * n)
+        for name, value in terms.items():
+            _accumulate(sums, f"loss.{name}", value.detach().float() * n)
+        for name, value in output.stats.items():
+            _accumulate(sums, name, torch.as_tensor(value).detach().float() * n)
+    return {name: float(value.item()) / max(1, seen) for name, value in sums.items()}, lr
+
+
+def _evaluate(trial: _Trial, split: str) -> SplitScores:
+    train = trial.config.train
+    return evaluate(
+        trial.model, trial.data, split, batch_size=train.eval_batch_size, precision=train.precision
+    )
+
+
+def _best_weights(trial: _Trial, epoch: int, value: float) -> dict[str, Any]:
+    return {
+        "run_key": trial.config.run_key,
+        "config": trial.config.model_dump(mode="json"),
+        "epoch": epoch,
+        "objective": value,
+        "model": trial.model.state_dict(),
+    }
 
 
 def _empty_best() -> dict[str, Any]:
