@@ -21,6 +21,7 @@ from ablate.db._schema import (
 )
 from ablate.db.copy import copy_study
 from ablate.errors import NotFoundError, UsageError
+from ablate.spec import parse_study
 
 T0 = datetime(2026, 11, 20, 9, 0)
 CHILDREN = (EpochRow, EpochMetricRow, ResultRow, ClassMetricRow, ConfusionRow)
@@ -29,13 +30,18 @@ CHILDREN = (EpochRow, EpochMetricRow, ResultRow, ClassMetricRow, ConfusionRow)
 def _trial(study_id: int, number: int, optuna_trial_id: int | None, state: str) -> TrialRow:
     return TrialRow(
         study_id=study_id, optuna_trial_id=optuna_trial_id, number=number,
-        run_key=f"run{number}", cell_key="model.fusion=concat", cell={"model.fusion": "concat"},
+        run_key=f"run{number}", cell_key='{"model.fusion":"concat"}', cell={"model.fusion": "concat"},
         params={"loss.distillation": 0.1 * number}, seed=number, state=state, attempt=1,
         config={"train": {"epochs": 2}}, started_at=T0, finished_at=T0, heartbeat_at=T0,
         host="lab1", pid=100 + number, device="cuda:0", versions={"torch": "2.14"},
         git_commit="abc", resumed_from_epoch=0, best_epoch=2, objective=0.6 + number / 100,
         error="", log_path="",
     )  # fmt: skip
+
+
+def _spec(name: str) -> dict:
+    text = f"name: {name}\ngrid:\n  model.fusion: [concat]\nseeds: [0, 1, 2]\n"
+    return parse_study(text).model_dump(mode="json")
 
 
 def populate(url: str, name: str = "fusion", *, n_trials: int = 3) -> None:
@@ -53,7 +59,7 @@ def populate(url: str, name: str = "fusion", *, n_trials: int = 3) -> None:
     with Session(engine) as session, session.begin():
         study = StudyRow(
             name=name, description="Which fusion?", kind="grid", spec_text="name: fusion\n",
-            spec_json={"name": name}, spec_path="studies/fusion.yaml", created_at=T0,
+            spec_json=_spec(name), spec_path="studies/fusion.yaml", created_at=T0,
             updated_at=T0,
         )  # fmt: skip
         session.add(study)
@@ -134,6 +140,21 @@ def test_sqlite_to_postgresql_to_sqlite_round_trip(tmp_path, pg_url):
     assert all(original["optuna_links"])
     assert snapshot(pg_url) == original
     assert snapshot(last) == original
+    tables = [_table(url) for url in (first, pg_url, last)]
+    assert tables[0] == tables[1] == tables[2]  # `ablate table` reads the same on every copy
+    assert "| concat | 3 | 60.00 ± 0.00 |" in tables[0]
+
+
+def _table(url: str) -> str:
+    from typer.testing import CliRunner
+
+    from ablate.cli import app
+
+    result = CliRunner().invoke(
+        app, ["table", "--study", "fusion", "--storage", url, "--format", "markdown"]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def test_copy_all_studies_between_sqlite_files(tmp_path):
