@@ -30,7 +30,8 @@ CHILDREN = (EpochRow, EpochMetricRow, ResultRow, ClassMetricRow, ConfusionRow)
 def _trial(study_id: int, number: int, optuna_trial_id: int | None, state: str) -> TrialRow:
     return TrialRow(
         study_id=study_id, optuna_trial_id=optuna_trial_id, number=number,
-        run_key=f"run{number}", cell_key='{"model.fusion":"concat"}', cell={"model.fusion": "concat"},
+        run_key=f"run{number}", cell_key='{"model.fusion":"concat"}',
+        cell={"model.fusion": "concat"},
         params={"loss.distillation": 0.1 * number}, seed=number, state=state, attempt=1,
         config={"train": {"epochs": 2}}, started_at=T0, finished_at=T0, heartbeat_at=T0,
         host="lab1", pid=100 + number, device="cuda:0", versions={"torch": "2.14"},
