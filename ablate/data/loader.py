@@ -29,13 +29,14 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 def _visit_transform(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    # Each gets a fresh float32 batch and may work in place.
     def raw(v: torch.Tensor) -> torch.Tensor:
         return v
 
     def max_(v: torch.Tensor) -> torch.Tensor:
-        return v / v.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)  # counts: max >= 1 or 0
+        return v.div_(v.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1.0))  # counts: max >= 1 or 0
 
-    return {"raw": raw, "log1p": torch.log1p, "max": max_}[name]
+    return {"raw": raw, "log1p": torch.Tensor.log1p_, "max": max_}[name]
 
 
 def _channel_stats(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -158,8 +159,11 @@ def _augment_case(flips: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
 
 
 def _augment(images: torch.Tensor, case: torch.Tensor) -> torch.Tensor:
-    """Apply each sample's case to uint8 square tiles; ``case`` must be sorted."""
-    out = torch.empty_like(images)
+    """Apply each sample's case to uint8 square tiles; ``case`` must be sorted.
+
+    Returns float32: the copy that turns each slice also converts it, saving a pass.
+    """
+    out = torch.empty(images.shape, dtype=torch.float32, device=images.device)
     start = 0
     for c, count in enumerate(torch.bincount(case, minlength=8).tolist()):
         if not count:
