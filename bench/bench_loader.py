@@ -31,7 +31,7 @@ def _device_data_rate(cache_dir: Path, batch: int, epochs: int, device: str) -> 
     seen = 0
     for epoch in range(epochs):
         for _images, _visits, labels in loader.batches(
-            "train", batch_size=batch, epoch=epoch, seed=0
+            "train", batch_size=batch, epoch=epoch, seed=0, reuse_buffers=True
         ):
             seen += len(labels)
     if device == "cuda":

@@ -20,6 +20,7 @@ from ablate.spec import DataSpec
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 _STATS_ROWS = 4096  # rows per step when computing the channel mean and std
+_BLOCK = 16  # tiles per step when augmenting and normalising (fits the CPU cache)
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -98,12 +99,23 @@ class DeviceData:
         return self._splits[split]
 
     def batches(
-        self, split: str, *, batch_size: int, epoch: int | None, seed: int
+        self,
+        split: str,
+        *,
+        batch_size: int,
+        epoch: int | None,
+        seed: int,
+        reuse_buffers: bool = False,
     ) -> Iterator[Batch]:
         """Batches of (images (B,3,S,S) float32, visits (B,7,26,24) float32, labels int64).
 
         "train" is shuffled and augmented from (seed, epoch) only; a last batch of a single
         sample is dropped (BatchNorm cannot train on it). "val"/"test" keep their order.
+
+        With ``reuse_buffers`` the image and visit tensors are written into the same memory
+        batch after batch (no fresh allocation, which costs as much as the copy on the CPU):
+        a batch is valid until the next one is asked for. The training and evaluation loops
+        use each batch before the next; code that keeps batches must leave it off.
         """
         part = self._split(split)
         n = len(part.labels)
@@ -115,6 +127,7 @@ class DeviceData:
             order = torch.randperm(n, generator=generator)
         else:
             order = torch.arange(n)
+        buffers = _Buffers(part, min(batch_size, n)) if reuse_buffers else None
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             if generator is not None and len(index) == 1 and n > 1:
@@ -124,28 +137,52 @@ class DeviceData:
                 flips = torch.randint(0, 2, (3, len(index)), generator=generator)
                 turns = torch.randint(0, 4, (len(index),), generator=generator)
                 flips = (flips, turns)
-            yield self._make_batch(part, index.to(part.labels.device), flips)
+            yield self._make_batch(part, index.to(part.labels.device), flips, buffers)
 
-    def _make_batch(self, part: _Split, index: torch.Tensor, flips) -> Batch:
+    def _make_batch(
+        self, part: _Split, index: torch.Tensor, flips, buffers: _Buffers | None
+    ) -> Batch:
+        count = len(index)
         if flips is None:
-            images = part.images.index_select(0, index)
+            case = torch.zeros(count, dtype=torch.int64, device=index.device)
         else:
             # Group the batch by augmentation case so each case is one contiguous slice:
             # one gather, then one strided copy per case (2x faster than scattering).
             case = _augment_case(*(t.to(index.device) for t in flips))
             order = torch.argsort(case, stable=True)
             index, case = index[order], case[order]
-            images = _augment(part.images.index_select(0, index), case)
+        if buffers is None:
+            gathered = part.images.index_select(0, index)
+            images = torch.empty(gathered.shape, dtype=torch.float32, device=gathered.device)
+            visits = part.visits.index_select(0, index)
+            visits_float = torch.empty(visits.shape, dtype=torch.float32, device=visits.device)
+        else:
+            gathered = torch.index_select(part.images, 0, index, out=buffers.gathered[:count])
+            images = buffers.images[:count]
+            visits = torch.index_select(part.visits, 0, index, out=buffers.visits[:count])
+            visits_float = buffers.visits_float[:count]
         size = self._data.image_size
-        if size != images.shape[-1]:
-            images = F.interpolate(
-                images.float(), size=(size, size), mode="bilinear", antialias=True
-            )
-        # (x / 255 - mean) / std; converting first is ~7x faster on CPU than letting the
-        # uint8 × float32 product promote types itself.
-        images = images.float().mul_(self._scale).sub_(self._shift)
-        visits = part.visits.index_select(0, index).float()
-        return images, self._visit_transform(visits), part.labels.index_select(0, index)
+        if size == gathered.shape[-1]:
+            _augment_normalise(gathered, case, images, self._scale, self._shift)
+        else:  # augment at full size, then resize and normalise
+            _augment_normalise(gathered, case, images, None, None)
+            images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
+            images.mul_(self._scale).sub_(self._shift)
+        visits = self._visit_transform(visits_float.copy_(visits))
+        return images, visits, part.labels.index_select(0, index)
+
+
+class _Buffers:
+    """One batch's worth of memory for a pass over a split (see ``reuse_buffers``)."""
+
+    def __init__(self, part: _Split, rows: int) -> None:
+        def like(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+            return torch.empty((rows, *t.shape[1:]), dtype=dtype, device=t.device)
+
+        self.gathered = like(part.images, part.images.dtype)
+        self.images = like(part.images, torch.float32)
+        self.visits = like(part.visits, part.visits.dtype)
+        self.visits_float = like(part.visits, torch.float32)
 
 
 def _augment_case(flips: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
@@ -158,22 +195,33 @@ def _augment_case(flips: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
     return mirror * 4 + (turns + 2 * flips[1]) % 4
 
 
-def _augment(images: torch.Tensor, case: torch.Tensor) -> torch.Tensor:
-    """Apply each sample's case to uint8 square tiles; ``case`` must be sorted.
+def _augment_normalise(
+    images: torch.Tensor,
+    case: torch.Tensor,
+    out: torch.Tensor,
+    scale: torch.Tensor | None,
+    shift: torch.Tensor | None,
+) -> None:
+    """Write each uint8 square tile, turned by its case, into float32 ``out`` as ``x·scale −
+    shift``; ``case`` must be sorted.
 
-    Returns float32: the copy that turns each slice also converts it, saving a pass.
+    The work goes in blocks of ``_BLOCK`` tiles so that the normalising passes find the
+    converted pixels still in the CPU cache (~30 % faster than whole-batch passes, same
+    numbers). A GPU has no use for them and gets one block per case.
     """
-    out = torch.empty(images.shape, dtype=torch.float32, device=images.device)
+    step = _BLOCK if images.device.type == "cpu" else max(1, len(images))
     start = 0
     for c, count in enumerate(torch.bincount(case, minlength=8).tolist()):
-        if not count:
-            continue
-        part = images[start : start + count]
-        part = part.flip(-1) if c >= 4 else part
-        part = torch.rot90(part, c % 4, dims=(-2, -1)) if c % 4 else part
-        out[start : start + count].copy_(part)
+        for first in range(start, start + count, step):
+            last = min(first + step, start + count)
+            part = images[first:last]
+            part = part.flip(-1) if c >= 4 else part
+            part = torch.rot90(part, c % 4, dims=(-2, -1)) if c % 4 else part
+            block = out[first:last]
+            block.copy_(part)
+            if scale is not None:
+                block.mul_(scale).sub_(shift)
         start += count
-    return out
 
 
 def _to_device(cache: CachedData, rows: np.ndarray, device, pin: bool) -> _Split:

@@ -60,7 +60,10 @@ def evaluate(
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     predictions, labels = [], []
-    for images, visits, target in data.batches(split, batch_size=batch_size, epoch=None, seed=0):
+    batches = data.batches(
+        split, batch_size=batch_size, epoch=None, seed=0, reuse_buffers=True
+    )
+    for images, visits, target in batches:  # each batch is used before the next is made
         with _autocast(device, precision):
             logits = model(images, visits).logits
         loss_sum += F.cross_entropy(logits.float(), target, reduction="sum").double()
@@ -216,7 +219,11 @@ def _train_epoch(
     sums: dict[str, torch.Tensor] = {}
     seen, lr = 0, train.lr
     batches = trial.data.batches(
-        "train", batch_size=train.batch_size, epoch=epoch, seed=trial.config.seed
+        "train",
+        batch_size=train.batch_size,
+        epoch=epoch,
+        seed=trial.config.seed,
+        reuse_buffers=True,  # each batch's step is done before the next batch is made
     )
     for index, (images, visits, labels) in enumerate(batches):
         if report.should_stop():

@@ -96,3 +96,17 @@ def test_train_limit_and_class_counts(cache) -> None:
     assert loader.class_counts.tolist() == [2] * 9
     with pytest.raises(ValueError, match="needs an epoch"):
         next(loader.batches("train", batch_size=4, epoch=None, seed=0))
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+@pytest.mark.parametrize("spec", [DataSpec(), DataSpec(augment=False, image_size=48)])
+def test_reused_buffers_give_the_same_batches(cache, split: str, spec: DataSpec) -> None:
+    loader = DeviceData.load(cache, spec, device=CPU)
+    epoch = 2 if split == "train" else None
+    fresh = list(loader.batches(split, batch_size=7, epoch=epoch, seed=3))
+    reused = [
+        tuple(t.clone() for t in batch)  # a reused batch lives until the next one
+        for batch in loader.batches(split, batch_size=7, epoch=epoch, seed=3, reuse_buffers=True)
+    ]
+    assert len(fresh) > 2 and _same(fresh, reused)
+    assert fresh[-1][0].shape[0] == reused[-1][0].shape[0]  # the short last batch too
