@@ -60,9 +60,7 @@ def evaluate(
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     predictions, labels = [], []
-    batches = data.batches(
-        split, batch_size=batch_size, epoch=None, seed=0, reuse_buffers=True
-    )
+    batches = data.batches(split, batch_size=batch_size, epoch=None, seed=0, reuse_buffers=True)
     for images, visits, target in batches:  # each batch is used before the next is made
         with _autocast(device, precision):
             logits = model(images, visits).logits
