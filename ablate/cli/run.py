@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Group
@@ -13,6 +14,10 @@ from rich.table import Table
 
 from ablate.cli._app import STORAGE_HELP, app, console, storage_url
 from ablate.errors import UsageError
+
+if TYPE_CHECKING:
+    from ablate.scheduler import DevicePool, Workers
+    from ablate.spec import StudySpec
 
 
 def _plan_table(spec, done: set[str]) -> Table:
@@ -118,7 +123,7 @@ def run(
     if dry_run:
         console.print(_plan_table(spec, _complete_run_keys(url, spec.name)))
         return
-    from ablate.scheduler import DevicePool, RunOptions, run_study
+    from ablate.scheduler import DevicePool, Workers
 
     mem = spec.resources.gpu_memory_gb
     pool = DevicePool(
@@ -129,14 +134,33 @@ def run(
         cpu_slots=cpu_slots,
         threads_per_slot=threads,
     )
-    options = RunOptions(
-        storage_url=url,
-        data_root=data_dir,
-        checkpoint_root=checkpoint_dir,
-        log_root=log_dir,
-        stale_after_s=stale_after,
-        retry_failed=retry_failed,
-        fault=os.environ.get("ABLATE_INJECT_FAULT"),
+    workers = Workers()
+    workers.prespawn(pool)  # their torch imports overlap ours and the database setup
+    try:
+        _run(spec, text, study_file, url, pool, workers, live=live, options=dict(
+            data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
+            stale_after_s=stale_after, retry_failed=retry_failed,
+        ))  # fmt: skip
+    finally:
+        workers.close(kill=True)  # already closed unless something went wrong
+
+
+def _run(
+    spec: StudySpec,
+    text: str,
+    study_file: Path,
+    url: str,
+    pool: DevicePool,
+    workers: Workers,
+    *,
+    live: bool,
+    options: dict[str, Any],
+) -> None:
+    """Run the study with workers already started, and print how it ended."""
+    from ablate.scheduler import RunOptions, run_study
+
+    run_options = RunOptions(
+        storage_url=url, fault=os.environ.get("ABLATE_INJECT_FAULT"), **options
     )
     console.print(
         f"[bold]{spec.name}[/]: {spec.description or spec.kind + ' study'} "
@@ -156,8 +180,9 @@ def run(
             spec_text=text,
             spec_path=str(study_file),
             pool=pool,
-            options=options,
+            options=run_options,
             on_update=on_update,
+            workers=workers,
         )
         if summary.stopped:  # the study has stopped: a further Ctrl-C must not cut the report
             signal.signal(signal.SIGINT, signal.SIG_IGN)

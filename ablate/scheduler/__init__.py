@@ -1,12 +1,47 @@
 """Scheduling trials onto devices: GPU/CPU slots, spawned workers, resume, Slurm array jobs.
 
 The scheduler is the only writer of the results database and the only user of Optuna.
+
+Names are imported on first use, so that ``ablate run`` can start the workers
+(``ablate.scheduler.devices``, ``ablate.scheduler._workers``) before it pays for importing
+Optuna and SQLAlchemy.
 """
 
-from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
-from ablate.scheduler._runner import RunOptions, StudyRunner, run_study
-from ablate.scheduler.devices import DevicePool, Slot
-from ablate.scheduler.status import StudyStatus, TrialStatus, study_status
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_HOMES = {
+    "RunSummary": "_progress",
+    "SlotView": "_progress",
+    "Snapshot": "_progress",
+    "RunOptions": "_runner",
+    "StudyRunner": "_runner",
+    "run_study": "_runner",
+    "DevicePool": "devices",
+    "Slot": "devices",
+    "Workers": "_workers",
+    "StudyStatus": "status",
+    "TrialStatus": "status",
+    "study_status": "status",
+}
+
+if TYPE_CHECKING:
+    from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
+    from ablate.scheduler._runner import RunOptions, StudyRunner, run_study
+    from ablate.scheduler._workers import Workers
+    from ablate.scheduler.devices import DevicePool, Slot
+    from ablate.scheduler.status import StudyStatus, TrialStatus, study_status
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'ablate.scheduler' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ablate.scheduler.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DevicePool",
@@ -18,6 +53,7 @@ __all__ = [
     "StudyRunner",
     "StudyStatus",
     "TrialStatus",
+    "Workers",
     "run_study",
     "study_status",
 ]

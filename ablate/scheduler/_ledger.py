@@ -17,11 +17,11 @@ from typing import Any
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ablate.db import session_scope, writer
-from ablate.db._schema import TrialRow
+from ablate.db._schema import EpochRow, TrialRow
 
 INTERRUPTED_MESSAGE = (
     "interrupted: its scheduler ({host}, pid {pid}) stopped without finishing it "
@@ -74,6 +74,18 @@ def read_ledger(engine: Engine, study_id: int) -> Ledger:
                 if error.startswith("CUDA out of memory"):
                     ledger.ooms[run_key] += 1
     return ledger
+
+
+def epoch_seconds_by_cell(engine: Engine, study_id: int) -> dict[str, tuple[float, int]]:
+    """(sum of epoch seconds, epochs) per cell key over the study's recorded epochs."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(TrialRow.cell_key, func.sum(EpochRow.seconds), func.count())
+            .join(EpochRow, EpochRow.trial_id == TrialRow.id)
+            .where(TrialRow.study_id == study_id)
+            .group_by(TrialRow.cell_key)
+        )
+        return {key: (float(total), int(count)) for key, total, count in rows}
 
 
 def claim(engine: Engine, **fields: Any) -> int | None:
