@@ -1,20 +1,22 @@
 """What orchestration costs: a study of short trials through ``ablate run`` vs direct calls.
 
-Three timings of the same study (3 modalities × 2 seeds, tiny model, synthetic data), in one
-invocation:
+Timings of the same study (3 modalities × 2 seeds, tiny model, synthetic data), in one
+invocation, each a new process timed from outside, as a user would run it:
 
-1. baseline: ``fit()`` called directly in a loop in this process (1 torch thread, data loaded
-   once), no database, no processes;
-2. ``ablate run --cpu-slots 1 --threads-per-slot 1`` (a new process: CLI start, database,
-   Optuna, a spawned worker, checkpoints every epoch);
+1. baseline: a Python process that calls ``fit()`` in a loop (1 torch thread, data loaded
+   once), no database, no scheduler, no checkpoints;
+2. ``ablate run --cpu-slots 1 --threads-per-slot 1`` (CLI start, database, Optuna, a spawned
+   worker, a checkpoint and a synced database commit every epoch);
 3. ``ablate run --cpu-slots 2 --threads-per-slot 1``.
 
 Prints (2)/(1), the orchestration overhead (target ≤ 1.10), and (2)/(3), the speed-up of two
-CPU slots over one (target ≥ 1.8 on 2 cores). Trials of the three modalities differ in cost
-(RS ≈ fused ≈ 2× social), so with 6 trials on 2 slots part of the gap is load imbalance; the
-same comparison on 4 equal trials (fused × 4 seeds) is printed too.
+CPU slots over one (target ≥ 1.8 on 2 cores). Timings on the shared VMs drift by ±10 % over
+minutes, so every variant runs ``--repeat`` times, interleaved, and the ratios use each
+variant's fastest run (noise only ever adds time). Both processes pay the same ~6 s of imports
+(torch, timm); the loop's time with its imports left out is printed too, as the harshest
+reading. The same comparison on 4 equal trials (fused × 4 seeds) is printed as well.
 
-    .venv/bin/python bench/bench_scheduler.py [--epochs 10] [--n 1350]
+    .venv/bin/python bench/bench_scheduler.py [--epochs 10] [--n 1350] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ seeds: [0, 1]
 
 
 def direct(study: Path, data_root: Path) -> float:
+    """The baseline loop, in this process; returns its time without the imports."""
     import torch
 
     from ablate.spec import grid_trials, load_study
@@ -64,8 +67,17 @@ def direct(study: Path, data_root: Path) -> float:
     return time.perf_counter() - started
 
 
+def direct_process(study: Path, data_root: Path) -> tuple[float, float]:
+    """(wall time of a new process running the loop, the loop's time without imports)."""
+    command = [sys.executable, __file__, "--direct", str(study), str(data_root)]
+    started = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started, float(done.stdout.strip().splitlines()[-1])
+
+
 def through_ablate(study: Path, work: Path, data_root: Path, slots: int) -> float:
-    work.mkdir(exist_ok=True)
+    """Wall time of ``ablate run`` on a fresh database (a new folder under ``work``)."""
+    work = Path(tempfile.mkdtemp(dir=work))
     db = work / f"slots{slots}.sqlite"
     command = [
         sys.executable,
@@ -96,7 +108,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n", type=int, default=1350)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each variant")
+    parser.add_argument("--direct", nargs=2, metavar=("STUDY", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.direct:  # the baseline's own process
+        print(direct(Path(args.direct[0]), Path(args.direct[1])))
+        return
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         study = work / "bench.yaml"
@@ -106,9 +123,6 @@ def main() -> None:
         from ablate.spec import load_study
 
         ensure_dataset(load_study(study)[0].data, root=data_root)  # generate once, outside timing
-        base = direct(study, data_root)
-        one = through_ablate(study, work, data_root, 1)
-        two = through_ablate(study, work, data_root, 2)
         equal = work / "equal.yaml"
         equal.write_text(
             STUDY.format(n=args.n, epochs=args.epochs)
@@ -116,16 +130,38 @@ def main() -> None:
             .replace("model.modality: [rs, social, fused]", "model.modality: [fused]")
             .replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]")
         )
-        equal_one = through_ablate(equal, work / "e", data_root, 1)
-        equal_two = through_ablate(equal, work / "e", data_root, 2)
-    print(f"6 trials × {args.epochs} epochs, {args.n} synthetic regions at 32 px, test_resnet")
-    print(f"direct fit() loop, 1 thread:           {base:6.1f} s")
-    print(f"ablate run, 1 CPU slot × 1 thread:     {one:6.1f} s")
-    print(f"ablate run, 2 CPU slots × 1 thread:    {two:6.1f} s")
+        times: dict[str, list[float]] = {}
+        loops = []
+        for round_ in range(args.repeat):  # interleaved, so slow spells hit every variant
+            print(f"round {round_ + 1} of {args.repeat}", file=sys.stderr)
+            base, loop = direct_process(study, data_root)
+            loops.append(loop)
+            for name, value in (
+                ("direct", base),
+                ("one", through_ablate(study, work, data_root, 1)),
+                ("two", through_ablate(study, work, data_root, 2)),
+                ("equal_one", through_ablate(equal, work, data_root, 1)),
+                ("equal_two", through_ablate(equal, work, data_root, 2)),
+            ):
+                times.setdefault(name, []).append(value)
+    best = {name: min(values) for name, values in times.items()}
+    base, one, two, loop = best["direct"], best["one"], best["two"], min(loops)
+
+    def runs(name: str) -> str:
+        return " / ".join(f"{value:.1f}" for value in times[name]) + " s"
+
+    print(f"6 trials × {args.epochs} epochs, {args.n} synthetic regions at 32 px, test_resnet;")
+    print(f"each variant run {args.repeat}x, interleaved; ratios of the fastest runs")
+    print(f"direct fit() loop, new process, 1 thread: {runs('direct')} ({loop:.1f} s w/o imports)")
+    print(f"ablate run, 1 CPU slot × 1 thread:        {runs('one')}")
+    print(f"ablate run, 2 CPU slots × 1 thread:       {runs('two')}")
     print(f"orchestration overhead (1 slot / direct): {one / base:.3f}x  (target <= 1.10)")
+    print(f"  against the loop without its imports:   {one / loop:.3f}x")
     print(f"speed-up of 2 slots over 1:               {one / two:.2f}x  (target >= 1.8)")
-    print(f"4 equal trials (fused × 4 seeds): 1 slot {equal_one:.1f} s, 2 slots {equal_two:.1f} s")
-    print(f"speed-up of 2 slots over 1, equal trials:  {equal_one / equal_two:.2f}x")
+    print(f"4 equal trials (fused × 4 seeds), 1 slot:  {runs('equal_one')}")
+    print(f"4 equal trials (fused × 4 seeds), 2 slots: {runs('equal_two')}")
+    equal = best["equal_one"] / best["equal_two"]
+    print(f"speed-up of 2 slots over 1, equal trials:  {equal:.2f}x")
 
 
 if __name__ == "__main__":
