@@ -14,7 +14,9 @@ CPU slots over one (target ≥ 1.8 on 2 cores). Timings on the shared VMs drift 
 minutes, so every variant runs ``--repeat`` times, interleaved, and the ratios use each
 variant's fastest run (noise only ever adds time). Both processes pay the same ~6 s of imports
 (torch, timm); the loop's time with its imports left out is printed too, as the harshest
-reading. The same comparison on 4 equal trials (fused × 4 seeds) is printed as well.
+reading. The same comparison on 4 equal trials (fused × 4 seeds) is printed as well, with the
+machine's own ceiling for it: one baseline process looping over the 4 trials against two
+baseline processes side by side looping over 2 each (no database, no scheduler).
 
     .venv/bin/python bench/bench_scheduler.py [--epochs 10] [--n 1350] [--repeat 2]
 """
@@ -75,6 +77,22 @@ def direct_process(study: Path, data_root: Path) -> tuple[float, float]:
     return time.perf_counter() - started, float(done.stdout.strip().splitlines()[-1])
 
 
+def direct_pair(halves: tuple[Path, Path], data_root: Path) -> float:
+    """Wall time of two baseline processes side by side, each looping over half the trials:
+    what two slots could give on this machine with no orchestration at all."""
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--direct", str(half), str(data_root)],
+            stdout=subprocess.DEVNULL,
+        )
+        for half in halves
+    ]
+    if any(process.wait() for process in processes):
+        raise SystemExit("a baseline process failed")
+    return time.perf_counter() - started
+
+
 def through_ablate(study: Path, work: Path, data_root: Path, slots: int) -> float:
     """Wall time of ``ablate run`` on a fresh database (a new folder under ``work``)."""
     work = Path(tempfile.mkdtemp(dir=work))
@@ -130,6 +148,9 @@ def main() -> None:
             .replace("model.modality: [rs, social, fused]", "model.modality: [fused]")
             .replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3]")
         )
+        halves = (work / "equal_a.yaml", work / "equal_b.yaml")
+        for half, seeds in zip(halves, ("[0, 1]", "[2, 3]"), strict=True):
+            half.write_text(equal.read_text().replace("seeds: [0, 1, 2, 3]", f"seeds: {seeds}"))
         times: dict[str, list[float]] = {}
         loops = []
         for round_ in range(args.repeat):  # interleaved, so slow spells hit every variant
@@ -142,6 +163,8 @@ def main() -> None:
                 ("two", through_ablate(study, work, data_root, 2)),
                 ("equal_one", through_ablate(equal, work, data_root, 1)),
                 ("equal_two", through_ablate(equal, work, data_root, 2)),
+                ("equal_direct", direct_process(equal, data_root)[0]),
+                ("equal_pair", direct_pair(halves, data_root)),
             ):
                 times.setdefault(name, []).append(value)
     best = {name: min(values) for name, values in times.items()}
@@ -162,6 +185,9 @@ def main() -> None:
     print(f"4 equal trials (fused × 4 seeds), 2 slots: {runs('equal_two')}")
     equal = best["equal_one"] / best["equal_two"]
     print(f"speed-up of 2 slots over 1, equal trials:  {equal:.2f}x")
+    print(f"ceiling: the 4 equal trials as one direct loop {runs('equal_direct')}, as two loops")
+    ceiling = best["equal_direct"] / best["equal_pair"]
+    print(f"  side by side (2 seeds each) {runs('equal_pair')}: {ceiling:.2f}x, no orchestration")
 
 
 if __name__ == "__main__":
