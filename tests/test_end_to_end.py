@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_run_store_table_and_rerun(workdir: Path) -> None:
     first = _run("run", str(study), "--cpu-slots", "2", "--threads-per-slot", "1", "--no-live")
     assert first.exit_code == 0, first.output
     assert "3/3 complete" in first.output
+    assert multiprocessing.active_children() == []  # both slot workers are gone
 
     db = workdir / "db" / "ablate.sqlite"
     con = sqlite3.connect(db)
@@ -50,6 +52,7 @@ def test_run_store_table_and_rerun(workdir: Path) -> None:
     again = _run("run", str(study), "--no-live")
     assert again.exit_code == 0
     assert "Study 'tiny' is complete: 3/3 runs done; nothing to train." in again.output
+    assert multiprocessing.active_children() == []  # workers started early were killed
     assert _run("table", "--study", "tiny", "--format", "markdown").output == table.output
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from ablate_trial").fetchone()[0] == 3
