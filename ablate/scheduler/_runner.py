@@ -173,9 +173,10 @@ class StudyRunner:
 
     def _longest_of_first_seed(self, pending: list[TrialConfig]) -> TrialConfig:
         """Seed by seed, so that a first full table comes early; within a seed the run
-        expected to take longest, so that the cheap ones fill the gaps at the end (on 2 slots
-        this alone takes a mixed study from 1.6x to ~1.8x). A cell not timed yet counts as
-        longest: it runs early and teaches us its cost. Ties keep the grid order."""
+        expected to take longest, so that the cheap ones fill the gaps at the end instead of
+        one long run finishing alone (bench_scheduler's mixed study: the two slots now end
+        within a second of each other). A cell not timed yet counts as longest: it runs early
+        and teaches us its cost. Ties keep the grid order."""
         wave = [c for c in pending if c.seed == pending[0].seed]  # planned is seed-major
         return max(wave, key=self._expected_seconds)
 
