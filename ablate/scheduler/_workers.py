@@ -1,14 +1,22 @@
-"""The slots' long-lived worker processes, spawned (device pinned, torch imported) once each.
+"""The slots' long-lived worker processes, started (device pinned, torch imported) once each.
 
 Kept apart from the study loop so that ``ablate run`` can start them first, before it imports
 Optuna and SQLAlchemy and opens the database: a worker's imports (torch, timm) take seconds,
 and they overlap all of that.
+
+GPU slots get a *spawned* interpreter whose environment pins its GPU before torch is imported.
+CPU slots are forked from one fork server that has imported torch and the training stack once
+(``ablate.worker._preload``), with the GPUs hidden: two CPU slots no longer import torch twice
+on the same cores, and a worker replaced after a failed trial starts at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import multiprocessing.forkserver
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -25,24 +33,42 @@ class Worker:
     conn: Connection
 
 
-class Workers:
-    """One worker per slot, spawned on first use; ``stop`` asks running trials to stop."""
+_PRELOAD = "ablate.worker._preload"
 
-    def __init__(self) -> None:
+
+class Workers:
+    """One worker per slot, started on first use; ``stop`` asks running trials to stop."""
+
+    def __init__(self, target: Callable[..., None] = worker_main) -> None:
+        """``target(env, threads, conn, stop)`` runs in each worker (tests pass a probe)."""
+        self._target = target
         self._ctx = mp.get_context("spawn")
+        self._forked = mp.get_context("forkserver")
+        # The server is one per process and keeps the imports it started with; set before
+        # it starts (a server already running, e.g. from an earlier study in this process,
+        # is reused as it is).
+        self._forked.set_forkserver_preload([_PRELOAD])
         self.stop = self._ctx.Event()
         self._workers: dict[str, Worker] = {}
 
+    def _context(self, slot: Slot) -> Any:
+        return self._forked if slot.kind == "cpu" else self._ctx
+
     def get(self, slot: Slot) -> Worker:
-        """The slot's worker, spawned now if it has none (or its process has ended)."""
+        """The slot's worker, started now if it has none (or its process has ended).
+
+        For a CPU slot this waits until the fork server has imported torch (a few seconds after
+        ``prespawn``, if the study's setup was quicker than that)."""
         worker = self._workers.get(slot.key)
         if worker is not None and worker.process.is_alive():
             return worker
         self.drop(slot)
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=worker_main,
-            args=(slot.env(), slot.threads, child, self.stop),
+        context = self._context(slot)
+        parent, child = context.Pipe()
+        # A forked worker inherits the fork server's environment, not ours: send all of it.
+        process = context.Process(
+            target=self._target,
+            args=({**os.environ, **slot.env()}, slot.threads, child, self.stop),
             name=f"ablate-worker-{slot.key}",
         )
         process.start()
@@ -51,12 +77,20 @@ class Workers:
         return worker
 
     def prespawn(self, pool: DevicePool) -> None:
-        """Start a worker for every slot free now (their imports run while we go on)."""
+        """Start the imports for every slot free now; they run while we go on.
+
+        GPU slots get their spawned worker now. CPU slots get the fork server started (it
+        imports torch once); their workers are forked from it by the first ``get``, which
+        waits for those imports if they are not done yet. Forking them now would block here.
+        """
         slots = []
         while len(slots) < pool.capacity and (slot := pool.acquire()) is not None:
             slots.append(slot)
         for slot in slots:
-            self.get(slot)
+            if slot.kind == "cpu":
+                multiprocessing.forkserver.ensure_running()
+            else:
+                self.get(slot)
             pool.release(slot)
 
     def drop(self, slot: Slot) -> None:
@@ -72,7 +106,9 @@ class Workers:
 
     def close(self, *, kill: bool = False) -> None:
         """Ask idle workers to exit, or ``kill`` them (they have done nothing worth waiting
-        for, e.g. still importing torch when the study turns out to be complete)."""
+        for, e.g. still importing torch when the study turns out to be complete). A fork server
+        still importing finishes on its own and exits once this process and its workers are
+        gone; it forks nothing more."""
         for worker in self._workers.values():
             if kill:
                 worker.process.kill()

@@ -1,8 +1,10 @@
 """The worker process: pin the device, import torch, train, talk to the scheduler.
 
-Runs in a *spawned* interpreter. The environment (CUDA_VISIBLE_DEVICES, thread counts) is
-set before torch is imported, so the trial sees exactly the device it was given. A worker
-never touches the database: it sends messages and the scheduler writes.
+A GPU slot's worker runs in a *spawned* interpreter: the environment (CUDA_VISIBLE_DEVICES,
+thread counts) is set before torch is imported, so the trial sees exactly the device it was
+given. A CPU slot's worker is forked from a server that imported torch once with the GPUs
+hidden (``ablate.worker._preload``); it sets its torch threads here. A worker never touches
+the database: it sends messages and the scheduler writes.
 """
 
 from __future__ import annotations
@@ -74,20 +76,29 @@ def _redirect_output(log_path: str) -> None:
     sys.stdout = sys.stderr = handle
 
 
+def adopt_slot(env: dict[str, str], threads: int) -> None:
+    """Take the slot's environment (the scheduler's, plus the slot's pinning and thread
+    variables), then import torch and set its threads. A spawned worker imports torch only
+    now, with its device pinned; a forked CPU worker has it already, with the GPUs hidden, and
+    would otherwise keep the fork server's environment rather than the scheduler's."""
+    os.environ.clear()
+    os.environ.update(env)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event) -> None:
-    """Entry point of a slot's spawned process: trains the trials it is sent, one at a time.
+    """Entry point of a slot's process: trains the trials it is sent, one at a time.
 
     The process lives as long as its slot, so torch is imported once and a trial's data stays
     on the device for the next trial that uses the same data. After a failed trial it exits,
     so the next trial starts in a fresh process (a CUDA error can poison the context).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches us through ``stop``
-    os.environ.update(env)
-    import torch  # only now: the device is pinned
-
+    adopt_slot(env, threads)
     import ablate.train.fit  # noqa: F401  (timm, torchvision: seconds, overlapped with setup)
 
-    torch.set_num_threads(threads)
     held: dict[str, Any] = {}
     while True:
         try:
