@@ -5,8 +5,9 @@ invocation, each a new process timed from outside, as a user would run it:
 
 1. baseline: a Python process that calls ``fit()`` in a loop (1 torch thread, data loaded
    once), no database, no scheduler, no checkpoints;
-2. ``ablate run --cpu-slots 1 --threads-per-slot 1`` (CLI start, database, Optuna, a spawned
-   worker, a checkpoint and a synced database commit every epoch);
+2. ``ablate run --cpu-slots 1 --threads-per-slot 1`` (CLI start, database, Optuna, a worker
+   process forked from a server that imports torch once, a checkpoint and a synced database
+   commit every epoch);
 3. ``ablate run --cpu-slots 2 --threads-per-slot 1``.
 
 Prints (2)/(1), the orchestration overhead (target ≤ 1.10), and (2)/(3), the speed-up of two
