@@ -17,6 +17,14 @@ WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.4)
 TITLE_ONLY = 5
 BLANK_TITLE = 0
+ROW = Inches(0.3)  # every table row; 9-12 pt text with the cell margins fits in it
+TABLE_TOP = Inches(1.3)
+BOTTOM = HEIGHT - Inches(0.2)
+NOTE_LINE = Inches(0.19)  # a 9 pt footnote line
+NOTE_CHARS = 190  # characters of 9 pt text per line across the slide
+
+Row = tuple[list[str], list[bool], bool]  # texts, bold per cell, is a heading row
+Item = tuple[str, Row, bool]  # section title, body row, first row of its section
 
 
 def _title(slide, text: str) -> None:
@@ -36,28 +44,73 @@ def _notes(slide, lines: list[str]) -> None:
     slide.notes_slide.notes_text_frame.text = "\n".join(lines)
 
 
-def add_table(slide, table: Table, *, top: Emu, height: Emu) -> object:
-    """A native table: header, rows, and a title row before each titled section."""
-    rows: list[tuple[list[str], list[bool], bool]] = []
-    rows.append(([c.title for c in table.columns], [True] * len(table.columns), True))
-    for section in table.sections:
-        if section.title:
-            blank = [""] * (len(table.columns) - 1)
-            rows.append(([section.title, *blank], [False] * len(table.columns), True))
-        rows += [([c.text for c in r], [c.bold for c in r], False) for r in section.rows]
-    size = Pt(12 if len(rows) <= 10 and len(table.columns) <= 8 else 9)
+def _items(table: Table) -> list[Item]:
+    return [
+        (section.title, ([c.text for c in r], [c.bold for c in r], False), i == 0)
+        for section in table.sections
+        for i, r in enumerate(section.rows)
+    ]
+
+
+def _header(table: Table) -> Row:
+    return ([c.title for c in table.columns], [True] * len(table.columns), True)
+
+
+def _page(table: Table, items: list[Item]) -> list[Row]:
+    """One slide's rows: the header, then the items, each section's title above its first
+    row (or above its first row on this slide, marked continued)."""
+    rows = [_header(table)]
+    for index, (title, row, first) in enumerate(items):
+        if title and (first or index == 0):
+            text = title if first else f"{title} (continued)"
+            rows.append(([text, *[""] * (len(table.columns) - 1)], [False] * len(row[0]), True))
+        rows.append(row)
+    return rows
+
+
+def _fill(table: Table, items: list[Item], capacity: int) -> list[list[Item]]:
+    pages: list[list[Item]] = []
+    for item in items:
+        if pages and len(_page(table, [*pages[-1], item])) <= capacity:
+            pages[-1].append(item)
+        else:
+            pages.append([item])
+    return pages
+
+
+def _notes_height(table: Table) -> Emu:
+    lines = sum(max(1, -(-len(note) // NOTE_CHARS)) for note in table.notes)
+    return Emu(NOTE_LINE * lines + Inches(0.1)) if lines else Emu(0)
+
+
+def table_pages(table: Table) -> list[list[Row]]:
+    """The table's rows cut into slides that fit, with the room for the footnotes kept on the
+    last one. Every slide repeats the header."""
+    items = _items(table)
+    if not items:
+        return [[_header(table)]]
+    fits = int((BOTTOM - TABLE_TOP) // ROW)
+    fits_last = max(3, int((BOTTOM - TABLE_TOP - _notes_height(table)) // ROW))
+    pages = _fill(table, items, fits)
+    if len(_page(table, pages[-1])) > fits_last:  # the last slide gets the longest tail that
+        tail = 1  # leaves the footnotes their room
+        while tail < len(items) and len(_page(table, items[-tail - 1 :])) <= fits_last:
+            tail += 1
+        pages = [*_fill(table, items[:-tail], fits), items[-tail:]]
+    return [_page(table, page) for page in pages]
+
+
+def add_table(slide, table: Table, rows: list[Row], *, top: Emu) -> object:
+    """A native table of ``rows`` (see ``table_pages``) with ``table``'s columns."""
+    n_columns = len(table.columns)
+    size = Pt(12 if len(rows) <= 10 and n_columns <= 8 else 9)
     shape = slide.shapes.add_table(
-        len(rows),
-        len(table.columns),
-        MARGIN,
-        top,
-        WIDTH - 2 * MARGIN,
-        min(height, Inches(0.3) * len(rows)),
+        len(rows), n_columns, MARGIN, top, WIDTH - 2 * MARGIN, ROW * len(rows)
     )
     grid = shape.table
     for r, (texts, bolds, is_heading) in enumerate(rows):
         if is_heading and r > 0:
-            grid.cell(r, 0).merge(grid.cell(r, len(table.columns) - 1))
+            grid.cell(r, 0).merge(grid.cell(r, n_columns - 1))
         for c, text in enumerate(texts):
             if is_heading and r > 0 and c > 0:
                 continue
@@ -73,7 +126,7 @@ def add_table(slide, table: Table, *, top: Emu, height: Emu) -> object:
 def _footnotes(slide, table: Table, *, top: Emu) -> None:
     if not table.notes:
         return
-    box = slide.shapes.add_textbox(MARGIN, top, WIDTH - 2 * MARGIN, HEIGHT - top - Inches(0.1))
+    box = slide.shapes.add_textbox(MARGIN, top, WIDTH - 2 * MARGIN, BOTTOM - top)
     frame = box.text_frame
     frame.word_wrap = True
     for i, note in enumerate(table.notes):
@@ -82,14 +135,16 @@ def _footnotes(slide, table: Table, *, top: Emu) -> None:
         paragraph.font.size = Pt(9)
 
 
-def _table_slide(deck, title: str, table: Table, notes: list[str]) -> None:
-    slide = deck.slides.add_slide(deck.slide_layouts[TITLE_ONLY])
-    _title(slide, title)
-    top = Inches(1.3)
-    rows = 1 + sum(len(s.rows) + bool(s.title) for s in table.sections)
-    add_table(slide, table, top=top, height=Inches(4.6))
-    _footnotes(slide, table, top=min(Inches(5.6), top + Inches(0.42) * rows + Inches(0.1)))
-    _notes(slide, [*notes, "", *table.notes])
+def _table_slides(deck, title: str, table: Table, notes: list[str]) -> None:
+    """As many slides as the table needs (titled 1/n, 2/n…); footnotes under the last."""
+    pages = table_pages(table)
+    for number, rows in enumerate(pages, start=1):
+        slide = deck.slides.add_slide(deck.slide_layouts[TITLE_ONLY])
+        _title(slide, title if len(pages) == 1 else f"{title} ({number}/{len(pages)})")
+        add_table(slide, table, rows, top=TABLE_TOP)
+        if number == len(pages):
+            _footnotes(slide, table, top=Emu(TABLE_TOP + ROW * len(rows) + Inches(0.1)))
+        _notes(slide, [*notes, "", *table.notes])
 
 
 def _picture_slide(deck, title: str, image: Path | None, notes: list[str]) -> None:
@@ -111,7 +166,7 @@ def _picture_slide(deck, title: str, image: Path | None, notes: list[str]) -> No
 def _add_study(deck, slides: StudySlides) -> None:
     name = slides.name
     for title, table in slides.tables:
-        _table_slide(deck, f"{name}: {title}", table, slides.provenance)
+        _table_slides(deck, f"{name}: {title}", table, slides.provenance)
     for title, image in slides.figures:
         _picture_slide(deck, f"{name}: {title}", image, slides.provenance)
 

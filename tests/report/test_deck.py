@@ -11,6 +11,17 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from sqlalchemy import Engine
 
 from ablate.report import ablation_table, to_markdown, write_deck, write_markdown_report
+from ablate.report._deck import (
+    BOTTOM,
+    HEIGHT,
+    ROW,
+    TABLE_TOP,
+    WIDTH,
+    _notes_height,
+    _table_slides,
+    table_pages,
+)
+from ablate.report._model import Cell, Column, Section, Table
 
 
 def _markdown_cells(markdown: str) -> list[list[str]]:
@@ -89,3 +100,63 @@ def test_search_study_deck(search_engine: Engine, tmp_path: Path) -> None:
     assert "loss_weights: best trials" in titles
     assert "loss_weights: loss-weight landscape" in titles
     assert "loss_weights: parameter importances" in titles
+
+
+def _long_table(n_main: int, n_reported: int, notes: int) -> Table:
+    columns = tuple(Column(f"c{i}", f"column {i}", (f"c{i}",)) for i in range(4))
+    main = tuple(tuple(Cell.plain(f"r{r} c{c}") for c in range(4)) for r in range(n_main))
+    reported = tuple(
+        tuple(Cell.plain(f"ref{r} c{c}") for c in range(4)) for r in range(n_reported)
+    )
+    return Table(
+        title="long",
+        columns=columns,
+        sections=(Section(main), Section(reported, title="Reported (not measured here)")),
+        footnotes=tuple(f"note {i}: " + "why " * 60 for i in range(notes)),
+    )
+
+
+def test_a_long_table_continues_on_more_slides_and_leaves_the_footnotes_room(
+    tmp_path: Path,
+) -> None:
+    table = _long_table(n_main=45, n_reported=12, notes=3)
+    pages = table_pages(table)
+    # 19 rows fit under the header; 45 + a section title + 12 rows take 4 slides, the last
+    # one short enough for 6 lines of footnotes
+    assert len(pages) == 4
+    header = [c.title for c in table.columns]
+    body = []
+    for page in pages:
+        assert page[0][0] == header  # every slide repeats the header
+        assert TABLE_TOP + ROW * len(page) <= BOTTOM
+        body += [texts for texts, _, heading in page if not heading]
+    assert body == table.texts()[1:]  # every row once, in order
+    headings = [texts[0] for page in pages for texts, _, heading in page[1:] if heading]
+    assert headings.count("Reported (not measured here)") == 1
+    assert len(pages[-1]) * ROW + TABLE_TOP + _notes_height(table) <= BOTTOM
+
+    deck = Presentation()
+    deck.slide_width, deck.slide_height = WIDTH, HEIGHT
+    _table_slides(deck, "fusion: results", table, ["provenance"])
+    slides = list(deck.slides)
+    assert [s.shapes.title.text for s in slides] == [
+        f"fusion: results ({i}/4)" for i in (1, 2, 3, 4)
+    ]
+    for number, slide in enumerate(slides, start=1):
+        (shape,) = [sh for sh in slide.shapes if sh.has_table]
+        boxes = [sh for sh in slide.shapes if sh.has_text_frame and sh.text.startswith("note")]
+        assert bool(boxes) == (number == 4)  # the footnotes go under the last part
+        for box in boxes:
+            assert shape.top + shape.height <= box.top
+            assert box.top + box.height <= HEIGHT
+
+
+def test_a_section_cut_by_a_slide_is_titled_again(tmp_path: Path) -> None:
+    fits = int((BOTTOM - TABLE_TOP) // ROW)
+    table = _long_table(n_main=fits - 4, n_reported=10, notes=0)
+    pages = table_pages(table)
+    assert len(pages) == 2
+    assert [t[0] for t, _, heading in pages[1][1:] if heading] == [
+        "Reported (not measured here) (continued)"
+    ]
+    assert all(len(page) <= fits for page in pages)
