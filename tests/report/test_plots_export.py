@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,13 +66,28 @@ def test_csv_export(fusion_engine: Engine, tmp_path: Path) -> None:
 
 
 def test_parquet_without_pyarrow_says_how_to_install(
+    fusion_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    with pytest.raises(UsageError, match=r"pip install 'ablate\[parquet\]'"):
+        export_study(fusion_engine, "fusion", tmp_path / "p", fmt="parquet")
+    assert not (tmp_path / "p").exists()
+
+
+def test_parquet_export_holds_what_the_csv_export_holds(
     fusion_engine: Engine, tmp_path: Path
 ) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        with pytest.raises(UsageError, match=r"pip install 'ablate\[parquet\]'"):
-            export_study(fusion_engine, "fusion", tmp_path / "p", fmt="parquet")
-        assert not (tmp_path / "p").exists()
-    else:
-        assert export_study(fusion_engine, "fusion", tmp_path / "p", fmt="parquet")
+    parquet = pytest.importorskip("pyarrow.parquet")  # in the test extra, so CI runs this
+    csv_paths = export_study(fusion_engine, "fusion", tmp_path / "csv")
+    parquet_paths = export_study(fusion_engine, "fusion", tmp_path / "pq", fmt="parquet")
+    assert [p.stem for p in parquet_paths] == [p.stem for p in csv_paths]
+    for csv_path, parquet_path in zip(csv_paths, parquet_paths, strict=True):
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            expected = list(csv.reader(handle))
+        table = parquet.read_table(parquet_path)
+        assert table.column_names == expected[0], parquet_path.name
+        rows = [["" if v is None else str(v) for v in row.values()] for row in table.to_pylist()]
+        assert rows == expected[1:], parquet_path.name
+    trials = parquet.read_table(tmp_path / "pq" / "fusion_trials.parquet")
+    assert trials.num_rows == 10
+    assert str(trials.schema.field("seed").type) == "int64"  # typed, not text
