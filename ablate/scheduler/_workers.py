@@ -16,6 +16,7 @@ import contextlib
 import multiprocessing as mp
 import multiprocessing.forkserver
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -50,6 +51,7 @@ class Workers:
         self._forked.set_forkserver_preload([_PRELOAD])
         self.stop = self._ctx.Event()
         self._workers: dict[str, Worker] = {}
+        self._started_server = False
 
     def _context(self, slot: Slot) -> Any:
         return self._forked if slot.kind == "cpu" else self._ctx
@@ -89,6 +91,7 @@ class Workers:
         for slot in slots:
             if slot.kind == "cpu":
                 multiprocessing.forkserver.ensure_running()
+                self._started_server = True
             else:
                 self.get(slot)
             pool.release(slot)
@@ -106,9 +109,12 @@ class Workers:
 
     def close(self, *, kill: bool = False) -> None:
         """Ask idle workers to exit, or ``kill`` them (they have done nothing worth waiting
-        for, e.g. still importing torch when the study turns out to be complete). A fork server
-        still importing finishes on its own and exits once this process and its workers are
-        gone; it forks nothing more."""
+        for, e.g. still importing torch when the study turns out to be complete). ``kill`` also
+        stops the fork server ``prespawn`` started: left importing, it would outlive ``ablate
+        run`` by seconds and hold its stdout open (a caller reading the output would wait)."""
+        if kill and self._started_server:
+            _stop_fork_server()
+            self._started_server = False
         for worker in self._workers.values():
             if kill:
                 worker.process.kill()
@@ -122,3 +128,17 @@ class Workers:
                 worker.process.join()
             worker.conn.close()
         self._workers.clear()
+
+
+def _stop_fork_server() -> None:
+    """Kill this process's fork server now, even mid-import; the next CPU worker starts a new
+    one. multiprocessing has no public call for this: where its internals differ, the server
+    is left to finish its imports and exit on its own."""
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        server._stop()  # reaps it and forgets it

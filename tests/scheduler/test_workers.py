@@ -67,3 +67,31 @@ def test_cpu_workers_are_forked_with_torch_imported_and_our_environment(
         assert report["cuda_visible"] == ""  # a CPU slot never sees a GPU
         assert report["slot"] == slot.key
     assert reports[0]["pid"] != reports[1]["pid"] != os.getpid()
+
+
+def _fork_servers_of(pid: int) -> list[int]:
+    """Our fork server processes (children of ``pid`` running multiprocessing's forkserver)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"multiprocessing.forkserver" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_killing_unused_workers_stops_the_fork_server_mid_import() -> None:
+    """A study found complete at start kills its workers; the server, still importing torch,
+    must go too: left alone it outlives ``ablate run`` and holds its output pipe open."""
+    workers = Workers()
+    workers.prespawn(DevicePool(gpus="cpu", cpu_slots=2, threads_per_slot=1, environ={}))
+    assert _fork_servers_of(os.getpid())
+    workers.close(kill=True)
+    assert _fork_servers_of(os.getpid()) == []
