@@ -88,11 +88,11 @@ class Workers:
         slots = []
         while len(slots) < pool.capacity and (slot := pool.acquire()) is not None:
             slots.append(slot)
+        if any(slot.kind == "cpu" for slot in slots):
+            multiprocessing.forkserver.ensure_running()
+            self._started_server = True
         for slot in slots:
-            if slot.kind == "cpu":
-                multiprocessing.forkserver.ensure_running()
-                self._started_server = True
-            else:
+            if slot.kind != "cpu":
                 self.get(slot)
             pool.release(slot)
 

@@ -21,15 +21,10 @@ from typing import Literal
 
 from ablate.errors import DeviceError, UsageError
 from ablate.scheduler._nvml import NvmlLike, NvmlUnavailableError, load_nvml
+from ablate.worker import THREAD_VARS
 
 GIB = 1024**3
 RESERVATION_TIMEOUT_S = 120.0
-_THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,7 @@ class Slot:
 
     def env(self) -> dict[str, str]:
         """Variables to set in the worker's environment before it imports torch."""
-        env = {name: str(self.threads) for name in _THREAD_VARS}
+        env = {name: str(self.threads) for name in THREAD_VARS}
         env["ABLATE_SLOT"] = self.key
         if self.kind == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""  # no GPU at all, even if one is free

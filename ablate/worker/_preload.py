@@ -10,8 +10,10 @@ threads after the fork (``worker_main``).
 
 import os
 
+from ablate.worker._task import THREAD_VARS
+
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _name in THREAD_VARS:
     os.environ[_name] = "1"
 
 import torch  # noqa: E402, F401

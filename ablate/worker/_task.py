@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The thread-pool sizes a slot sets in its worker's environment (``Slot.env``); the CPU fork
+# server sets them to 1 before it imports torch (``ablate.worker._preload``).
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
 
 @dataclass(frozen=True)
 class WorkerTask:
