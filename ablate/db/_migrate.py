@@ -116,11 +116,13 @@ def database_lock(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """Hold an exclusive flock on the SQLite file while migrating it.
+    """Hold an exclusive flock on ``<database>.lock`` while migrating or setting up.
 
-    pysqlite autocommits DDL, so without it a second process sees half-made tables. flock
-    locks are separate from the POSIX record locks SQLite itself uses, so this does not get
-    in SQLite's way; the file is local (``check_sqlite_location``), where flock works.
+    pysqlite autocommits DDL, so without it a second process sees half-made tables. The lock
+    is a file of its own: opening and closing the database file itself would drop every POSIX
+    lock this process's SQLite connections hold on it (closing *any* descriptor of a file does
+    that), after which another process closing its connection believes it is the last one and
+    checkpoints and deletes the WAL under us. The database file is only ever opened by SQLite.
     """
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
@@ -128,7 +130,9 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
         return
     import fcntl
 
-    with open(database, "ab") as handle:  # an empty file is a valid, empty SQLite database
+    lock_path = Path(f"{database}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
