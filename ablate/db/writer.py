@@ -139,12 +139,12 @@ def complete_trial(
     n_params: int | None,
     flops: float | None,
     batch_size: int | None,
-) -> None:
-    for metrics in splits:
-        _add_split(session, trial_id, metrics)
-    session.execute(
+) -> bool:
+    """Mark a RUNNING trial complete with its final metrics; False (nothing written) when the
+    row is no longer running, i.e. another scheduler took it over (see ``reclaim_trial``)."""
+    updated = session.execute(
         update(TrialRow)
-        .where(TrialRow.id == trial_id)
+        .where(TrialRow.id == trial_id, TrialRow.state == "running")
         .values(
             state="complete",
             finished_at=utcnow(),
@@ -154,14 +154,31 @@ def complete_trial(
             flops=flops,
             batch_size=batch_size,
         )
+    ).rowcount
+    if not updated:
+        return False
+    for metrics in splits:
+        _add_split(session, trial_id, metrics)
+    return True
+
+
+def reclaim_trial(session: Session, trial_id: int) -> None:
+    """Make an attempt that another scheduler marked interrupted (its heartbeat was late, its
+    owner alive) running again. Raises IntegrityError when another attempt of the same run is
+    running or complete by now: then that one stands."""
+    session.execute(
+        update(TrialRow)
+        .where(TrialRow.id == trial_id, TrialRow.state == "interrupted")
+        .values(state="running", finished_at=None, heartbeat_at=utcnow(), error="")
     )
+    session.flush()
 
 
 def end_trial(session: Session, trial_id: int, *, state: str, error: str = "") -> None:
-    """Mark a trial failed or pruned (with its traceback or reason)."""
+    """Mark a trial failed, pruned or interrupted (with its traceback or reason)."""
     session.execute(
         update(TrialRow)
-        .where(TrialRow.id == trial_id)
+        .where(TrialRow.id == trial_id, TrialRow.state != "complete")
         .values(state=state, finished_at=utcnow(), error=error)
     )
 

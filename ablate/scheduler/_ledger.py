@@ -152,9 +152,11 @@ def _settle_orphans(
         if row is not None and row.state == "running":
             continue
         if row is not None and row.state == "complete" and row.objective is not None:
-            study._storage.set_trial_state_values(
-                trial._trial_id, TrialState.COMPLETE, values=[row.objective]
-            )
+            # its owner may tell Optuna at this very moment: whoever is second does nothing
+            with contextlib.suppress(UpdateFinishedTrialError, KeyError):
+                study._storage.set_trial_state_values(
+                    trial._trial_id, TrialState.COMPLETE, values=[row.objective]
+                )
         elif row is not None or (
             trial.datetime_start is not None
             and (now - trial.datetime_start).total_seconds() > stale_after_s

@@ -7,7 +7,6 @@ complete runs are kept, interrupted ones resume from their last epoch checkpoint
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
@@ -36,6 +35,7 @@ from ablate.scheduler import _ledger
 from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study, sample_trial
 from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
 from ablate.scheduler._provenance import git_commit, hostname, package_versions
+from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
 from ablate.spec import StudySpec, TrialConfig, cell_key, grid_trials, resolve
@@ -124,6 +124,7 @@ class StudyRunner:
                 self.options.storage_url, engine_kwargs={"pool_pre_ping": True}
             )
             self.study = open_study(self.spec, storage)
+        self._recorder = Recorder(self.engine, self.study)
         self._distributions = all_distributions(self.spec)
         self._planned = grid_trials(self.spec) if self.spec.kind == "grid" else []
         self._epoch_seconds = _ledger.epoch_seconds_by_cell(self.engine, self.study_id)
@@ -220,7 +221,7 @@ class StudyRunner:
             )
             if row_id is None:  # another process claimed it first
                 if trial is not None:
-                    self.study.tell(trial, state=TrialState.FAIL)
+                    self._recorder.tell(trial, state=TrialState.FAIL)
                 ledger.live.add(planned.run_key)
                 continue
             if trial is None:
@@ -290,8 +291,7 @@ class StudyRunner:
             self.pool.mark_allocated(active.slot)
         elif kind == "epoch":
             values, replayed = message[1], message[2]
-            with session_scope(self.engine) as session:
-                writer.record_epoch(session, active.row_id, EpochValues(**values))
+            self._recorder.epoch(active.row_id, EpochValues(**values))
             active.epoch, active.val_accuracy = values["epoch"], values["val_accuracy"]
             if not replayed:
                 active.epoch_seconds.append(values["seconds"])
@@ -324,14 +324,12 @@ class StudyRunner:
             )
             return
         if status == "pruned":
-            with session_scope(self.engine) as session:
-                writer.end_trial(
-                    session,
-                    active.row_id,
-                    state="pruned",
-                    error=f"pruned after epoch {active.epoch}",
-                )
-            self.study.tell(active.trial, state=TrialState.PRUNED)
+            self._recorder.end(
+                active.row_id,
+                active.trial,
+                state="pruned",
+                error=f"pruned after epoch {active.epoch}",
+            )
             self._event(f"trial {active.trial.number} pruned after epoch {active.epoch}")
             return
         splits = [
@@ -339,24 +337,21 @@ class StudyRunner:
             for name in ("val", "test")
             if result[name] is not None
         ]
-        with session_scope(self.engine) as session:
-            writer.complete_trial(
-                session,
-                active.row_id,
-                best_epoch=result["best_epoch"],
-                objective=result["objective"],
-                splits=splits,
-                n_params=result["n_params"],
-                flops=result["flops"],
-                batch_size=result["batch_size"],
-            )
-            writer.set_trial_fields(
-                session,
-                active.row_id,
-                device=f"{active.slot.label}" if device_name == "cpu" else device_name,
-                resumed_from_epoch=result["resumed_from_epoch"],
-            )
-        self.study.tell(active.trial, result["objective"])
+        outcome = self._recorder.complete(
+            active.row_id,
+            active.trial,
+            best_epoch=result["best_epoch"],
+            objective=result["objective"],
+            splits=splits,
+            n_params=result["n_params"],
+            flops=result["flops"],
+            batch_size=result["batch_size"],
+            device=f"{active.slot.label}" if device_name == "cpu" else device_name,
+            resumed_from_epoch=result["resumed_from_epoch"],
+        )
+        if not outcome.stored:
+            self._event(f"trial {active.trial.number} finished, not stored: {outcome.reason}")
+            return
         test = result["test"]["accuracy"] * 100 if result["test"] else float("nan")
         self._event(
             f"trial {active.trial.number} complete [{_cell_text(active.config)}, seed "
@@ -365,10 +360,7 @@ class StudyRunner:
 
     def _fail(self, active: _Active, state: str, error: str) -> None:
         active.finished = True
-        with session_scope(self.engine) as session:
-            writer.end_trial(session, active.row_id, state=state, error=error)
-        with contextlib.suppress(RuntimeError, ValueError):  # already finished in Optuna
-            self.study.tell(active.trial, state=TrialState.FAIL)
+        self._recorder.end(active.row_id, active.trial, state=state, error=error)
         self._event(f"trial {active.trial.number} {state}: {error.splitlines()[0]}")
 
     def _reap(self, active: _Active) -> None:

@@ -105,7 +105,9 @@ def test_readers_during_a_run_then_power_cut(tmp_path: Path) -> None:
         seen = _epochs_in_db(db)
         for _round in range(3):
             for command in _readers(db):
-                done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+                done = subprocess.run(
+                    command, env=ENV, capture_output=True, text=True, timeout=120
+                )
                 assert done.returncode == 0, done.stdout + done.stderr
                 assert wal.exists() and wal.stat().st_ino == inode, f"WAL gone after {command}"
                 assert _deleted_wal_handles(run.pid) == []
@@ -139,9 +141,14 @@ def test_two_runs_on_one_sqlite_file_with_readers(tmp_path: Path) -> None:
     study = tiny_study(tmp_path / "watched.yaml", name="watched", epochs=3,
                        modalities="[rs, social, fused]", seeds="[0, 1]")  # fmt: skip
     runs = [
-        subprocess.Popen(_run_command(study, work), env={**ENV, "ABLATE_HOST": host},
-                         start_new_session=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        subprocess.Popen(
+            _run_command(study, work),
+            env={**ENV, "ABLATE_HOST": host},
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
         for host in ("terminal-a", "terminal-b")
     ]
     try:
