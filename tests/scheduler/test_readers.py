@@ -148,7 +148,7 @@ def test_two_runs_on_one_sqlite_file_with_readers(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )  # fmt: skip
+        )
         for host in ("terminal-a", "terminal-b")
     ]
     try:
