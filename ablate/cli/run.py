@@ -17,7 +17,7 @@ from ablate.errors import UsageError
 
 if TYPE_CHECKING:
     from ablate.scheduler import DevicePool, Workers
-    from ablate.spec import StudySpec
+    from ablate.spec import StudyChange, StudySpec
 
 
 def _plan_table(spec, done: set[str]) -> Table:
@@ -109,6 +109,12 @@ def run(
     retry_failed: bool = typer.Option(
         False, "--retry-failed", help="Give runs that failed for good new tries."
     ),
+    new_version: bool = typer.Option(
+        False,
+        "--new-version",
+        help="Run a changed study (e.g. another lr or epochs) although some of its finished "
+        "runs no longer belong to it; they stay in the database, left out of its tables.",
+    ),
     live: bool = typer.Option(True, "--live/--no-live", help="Live view of the running trials."),
 ) -> None:
     """Run a study: every grid cell × seed (or the searched trials), resumably.
@@ -121,8 +127,21 @@ def run(
     spec, text = load_study(study_file)  # validate first: bad input never touches the database
     url = storage_url(storage)
     if dry_run:
-        console.print(_plan_table(spec, _complete_run_keys(url, spec.name)))
+        done, change = _stored_state(url, spec)
+        console.print(_plan_table(spec, done))
+        if change is not None and change.changed:
+            verdict = (
+                "ablate run would refuse it without --new-version"
+                if change.needs_new_version
+                else "every finished run still belongs"
+            )
+            console.print(
+                f"Changed since it last ran: {change.note()} ({verdict}).", soft_wrap=True
+            )
         return
+    _, change = _stored_state(url, spec)  # a changed study is explained before anything starts
+    if change is not None and not change.allowed(new_version=new_version):
+        raise UsageError(change.refusal(str(study_file)))
     from ablate.scheduler import DevicePool, Workers
 
     mem = spec.resources.gpu_memory_gb
@@ -139,7 +158,7 @@ def run(
     try:
         _run(spec, text, study_file, url, pool, workers, live=live, options=dict(
             data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
-            stale_after_s=stale_after, retry_failed=retry_failed,
+            stale_after_s=stale_after, retry_failed=retry_failed, new_version=new_version,
         ))  # fmt: skip
     finally:
         workers.close(kill=True)  # already closed unless something went wrong
@@ -209,20 +228,23 @@ def _run(
     console.print(f"Table: ablate table --study {spec.name}")
 
 
-def _complete_run_keys(url: str, name: str) -> set[str]:
-    from ablate.db import has_schema, make_engine, sqlite_path, study_trials
-    from ablate.errors import NotFoundError
+def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | None]:
+    """Run keys of the study's complete runs, and how the file differs from what last ran."""
+    from ablate.db import has_schema, make_engine, sqlite_path
+    from ablate.scheduler.status import stored_study
+    from ablate.spec import compare_study
 
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        return set()
+        return set(), None
     engine = make_engine(url, create=False)
     if not has_schema(engine):
-        return set()
-    try:
-        return {t.run_key for t in study_trials(engine, name, states=("complete",))}
-    except NotFoundError:
-        return set()
+        return set(), None
+    stored = stored_study(engine, spec.name)
+    if stored is None:
+        return set(), None
+    old, finished = stored
+    return finished, compare_study(old, spec, finished)
 
 
 @app.command("status")

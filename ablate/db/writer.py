@@ -183,5 +183,10 @@ def end_trial(session: Session, trial_id: int, *, state: str, error: str = "") -
     )
 
 
+def delete_trial(session: Session, trial_id: int) -> None:
+    """Remove an attempt that never started (its claim was taken back)."""
+    session.execute(delete(TrialRow).where(TrialRow.id == trial_id))
+
+
 def set_trial_fields(session: Session, trial_id: int, **fields: Any) -> None:
     session.execute(update(TrialRow).where(TrialRow.id == trial_id).values(**fields))

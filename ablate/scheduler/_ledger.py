@@ -50,7 +50,8 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def read_ledger(engine: Engine, study_id: int) -> Ledger:
+def read_ledger(engine: Engine, study_id: int, *, keep: set[str] | None = None) -> Ledger:
+    """Every attempt of the study's runs (only those in ``keep``, when given)."""
     ledger = Ledger()
     with session_scope(engine) as session:
         rows = session.execute(
@@ -61,6 +62,8 @@ def read_ledger(engine: Engine, study_id: int) -> Ledger:
             .order_by(TrialRow.id)
         )
         for run_key, state, error, cell, params in rows:
+            if keep is not None and run_key not in keep:
+                continue
             ledger.attempts[run_key] += 1
             ledger.last_params[run_key] = {**cell, **params}
             if state == "complete":
@@ -95,6 +98,12 @@ def claim(engine: Engine, **fields: Any) -> int | None:
             return writer.start_trial(session, **fields)
     except IntegrityError:
         return None
+
+
+def unclaim(engine: Engine, row_id: int) -> None:
+    """Take back a claim whose start failed (as if it had never been made)."""
+    with session_scope(engine) as session:
+        writer.delete_trial(session, row_id)
 
 
 def recover(

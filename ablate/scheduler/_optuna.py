@@ -113,10 +113,19 @@ def param_distribution(param: ParamSpec) -> BaseDistribution:
 
 
 def fixed_trial(
-    study: optuna.Study, params: dict[str, Any], distributions: dict[str, BaseDistribution]
+    study: optuna.Study,
+    params: dict[str, Any],
+    distributions: dict[str, BaseDistribution],
+    *,
+    user_attrs: dict[str, Any] | None = None,
 ) -> Trial:
     """A RUNNING trial with exactly these parameters (a grid run, or a retry of a run)."""
-    template = create_trial(state=TrialState.RUNNING, params=params, distributions=distributions)
+    template = create_trial(
+        state=TrialState.RUNNING,
+        params=params,
+        distributions=distributions,
+        user_attrs=user_attrs or {},
+    )
     study_id = study._storage.get_study_id_from_name(study.study_name)
     trial_id = study._storage.create_new_trial(study_id, template_trial=template)
     return Trial(study, trial_id)

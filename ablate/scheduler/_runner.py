@@ -38,7 +38,8 @@ from ablate.scheduler._provenance import git_commit, hostname, package_versions
 from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
-from ablate.spec import StudySpec, TrialConfig, cell_key, grid_trials, resolve
+from ablate.scheduler.status import stored_study
+from ablate.spec import StudySpec, TrialConfig, cell_key, compare_study, grid_trials, resolve
 from ablate.worker import WorkerTask
 
 
@@ -52,6 +53,7 @@ class RunOptions:
     heartbeat_s: float | None = None  # default: a quarter of stale_after_s, at most 10 s
     poll_s: float = 0.5
     retry_failed: bool = False  # give runs that failed for good in earlier invocations new tries
+    new_version: bool = False  # accept a changed study whose finished runs no longer all belong
     fault: str | None = None  # ABLATE_INJECT_FAULT, for the failure tests
 
 
@@ -107,6 +109,8 @@ class StudyRunner:
     def _open(self) -> None:
         self.engine = make_engine(self.options.storage_url)
         ensure_schema(self.engine)
+        self._planned = grid_trials(self.spec) if self.spec.kind == "grid" else []
+        self._check_change()  # before anything is written
         # Serialised across processes and hosts: the study row and Optuna's tables are created
         # once, and two runners starting together would both try.
         with database_lock(self.engine):
@@ -126,8 +130,25 @@ class StudyRunner:
             self.study = open_study(self.spec, storage)
         self._recorder = Recorder(self.engine, self.study)
         self._distributions = all_distributions(self.spec)
-        self._planned = grid_trials(self.spec) if self.spec.kind == "grid" else []
         self._epoch_seconds = _ledger.epoch_seconds_by_cell(self.engine, self.study_id)
+
+    def _check_change(self) -> None:
+        """Refuse, or note, a study file that differs from the study that last ran."""
+        stored = stored_study(self.engine, self.spec.name)
+        if stored is None:
+            return
+        old, finished = stored
+        change = compare_study(old, self.spec, finished)
+        if not change.allowed(new_version=self.options.new_version):
+            raise UsageError(change.refusal(self._spec_path))
+        if change.note():
+            self._event(change.note())
+
+    def _read_ledger(self) -> _ledger.Ledger:
+        """The database's view of the runs of this version of the study (for a grid study,
+        the planned runs; a run of an earlier version neither counts nor blocks)."""
+        keep = {c.run_key for c in self._planned} if self.spec.search is None else None
+        return _ledger.read_ledger(self.engine, self.study_id, keep=keep)
 
     # ------------------------------------------------------------------ plan
     def _target(self) -> int:
@@ -224,17 +245,29 @@ class StudyRunner:
                     self._recorder.tell(trial, state=TrialState.FAIL)
                 ledger.live.add(planned.run_key)
                 continue
-            if trial is None:
-                params = {**planned.cell, "seed": planned.seed, **planned.params}
-                trial = fixed_trial(
-                    self.study, params, {k: self._distributions[k] for k in params}
-                )
-            with session_scope(self.engine) as session:
-                writer.set_trial_fields(
-                    session, row_id, number=trial.number, optuna_trial_id=trial._trial_id
-                )
+            try:
+                trial = trial or self._fixed_trial(planned)
+                with session_scope(self.engine) as session:
+                    writer.set_trial_fields(
+                        session, row_id, number=trial.number, optuna_trial_id=trial._trial_id
+                    )
+            except BaseException:
+                _ledger.unclaim(self.engine, row_id)  # no phantom 'running' row is left
+                raise
             self._start_worker(slot, trial, row_id, planned.run_key, config, log_path)
             return True
+
+    def _fixed_trial(self, planned: TrialConfig) -> optuna.Trial:
+        """The Optuna twin of a grid run, or of a retried searched run.
+
+        A grid run's cell and seed are user attributes, not Optuna parameters: Optuna fixes a
+        categorical parameter's choices for good, so a study could never grow by a seed or a
+        grid value. A retried searched run repeats its sampled parameters exactly."""
+        if self.spec.search is None:
+            attrs = {"cell": planned.cell, "seed": planned.seed, "run_key": planned.run_key}
+            return fixed_trial(self.study, {}, {}, user_attrs=attrs)
+        params = {**planned.cell, "seed": planned.seed, **planned.params}
+        return fixed_trial(self.study, params, {k: self._distributions[k] for k in params})
 
     def _start_worker(
         self,
@@ -427,7 +460,7 @@ class StudyRunner:
                     active.process.kill()
                     self._reap(active)
                 self._workers.close()
-            ledger = _ledger.read_ledger(self.engine, self.study_id)
+            ledger = self._read_ledger()
             return self._summary(ledger, already_complete=False)
         finally:
             if previous is not None:
@@ -437,13 +470,13 @@ class StudyRunner:
         beat = self.options.heartbeat_s or min(10.0, self.options.stale_after_s / 4)
         last_beat = last_recover = time.monotonic()
         while True:
-            ledger = _ledger.read_ledger(self.engine, self.study_id)
+            ledger = self._read_ledger()
             if not self._stopping:
                 while (slot := self.pool.acquire()) is not None:
                     if not self._launch(slot, ledger):
                         self.pool.release(slot)
                         break
-                    ledger = _ledger.read_ledger(self.engine, self.study_id)
+                    ledger = self._read_ledger()
             if not self._active:
                 if self._stopping or self._done(ledger):
                     return
@@ -497,7 +530,7 @@ class StudyRunner:
         )
         for note in notes:
             self._event(note)
-        return _ledger.read_ledger(self.engine, self.study_id)
+        return self._read_ledger()
 
     def _prepare_data(self) -> None:
         specs = {c.data for c in self._planned} or {self.spec.data}
@@ -553,7 +586,7 @@ class StudyRunner:
         self._events.append(text)
 
     def _update(self, ledger: _ledger.Ledger | None) -> None:
-        ledger = ledger or _ledger.read_ledger(self.engine, self.study_id)
+        ledger = ledger or self._read_ledger()
         slots = []
         for active in self._active.values():
             per_epoch = (

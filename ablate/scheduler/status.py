@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ablate.db import get_study
+from ablate.db import get_study, study_trials
 from ablate.db._schema import EpochRow, StudyRow, TrialRow
 from ablate.db.writer import utcnow
+from ablate.errors import NotFoundError
+from ablate.spec import StudySpec
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,18 @@ def study_status(engine: Engine, name: str) -> StudyStatus:
     return StudyStatus(
         name=record.name, kind=record.kind, counts=counts, trials=trials, updated_at=updated
     )
+
+
+def stored_study(engine: Engine, name: str) -> tuple[StudySpec | None, set[str]] | None:
+    """The study as it last ran (None if its stored spec no longer validates) and the run keys
+    of its finished runs; None for a study the database does not hold."""
+    try:
+        record = get_study(engine, name)
+    except NotFoundError:
+        return None
+    try:
+        spec: StudySpec | None = StudySpec.model_validate(record.spec)
+    except ValueError:
+        spec = None
+    states = ("complete",) if record.kind == "grid" else ("complete", "pruned")
+    return spec, {t.run_key for t in study_trials(engine, name, states=states)}

@@ -1,6 +1,7 @@
 """The typed, validated study: YAML in, frozen pydantic models out (no torch here)."""
 
 from ablate.spec._catalog import CLASS_NAMES, FUSIONS, MODALITIES, VISIT_BRANCHES
+from ablate.spec._change import StudyChange, compare_study
 from ablate.spec._data import DataSpec
 from ablate.spec._load import load_study, parse_study
 from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
@@ -32,11 +33,13 @@ __all__ = [
     "Reference",
     "ResourceSpec",
     "SearchSpec",
+    "StudyChange",
     "StudySpec",
     "TrainSpec",
     "TrialConfig",
     "VisitBranchSpec",
     "cell_key",
+    "compare_study",
     "grid_cells",
     "grid_trials",
     "load_study",
