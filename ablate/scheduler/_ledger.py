@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ablate.db import session_scope, writer
 from ablate.db._schema import EpochRow, TrialRow
+from ablate.spec import cell_text
 
 INTERRUPTED_MESSAGE = (
     "interrupted: its scheduler ({host}, pid {pid}) stopped without finishing it "
@@ -132,7 +133,8 @@ def recover(
             row.state, row.finished_at = "interrupted", now
             row.error = INTERRUPTED_MESSAGE.format(host=row.host, pid=row.pid)
             notes.append(
-                f"trial {row.number} (seed {row.seed}, {row.cell}) was interrupted; resuming it"
+                f"trial {row.number} [{cell_text({**row.cell, **row.params})}, seed {row.seed}] "
+                "was interrupted; it resumes from its last checkpoint"
             )
             if row.optuna_trial_id is not None:
                 _fail_optuna(study, row.optuna_trial_id)

@@ -39,7 +39,15 @@ from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
 from ablate.scheduler.status import stored_study
-from ablate.spec import StudySpec, TrialConfig, cell_key, compare_study, grid_trials, resolve
+from ablate.spec import (
+    StudySpec,
+    TrialConfig,
+    cell_key,
+    cell_text,
+    compare_study,
+    grid_trials,
+    resolve,
+)
 from ablate.worker import WorkerTask
 
 
@@ -72,11 +80,11 @@ class _Active:
     epoch_seconds: list[float] = field(default_factory=list)
     val_accuracy: float | None = None
     finished: bool = False
+    replayed: int = 0  # epochs replayed from a checkpoint (a resumed trial)
 
 
 def _cell_text(config: TrialConfig) -> str:
-    parts = [f"{k.split('.')[-1]}={v}" for k, v in {**config.cell, **config.params}.items()]
-    return ", ".join(parts) or "(base)"
+    return cell_text({**config.cell, **config.params})
 
 
 class StudyRunner:
@@ -305,8 +313,9 @@ class StudyRunner:
             epochs=config.train.epochs,
         )
         self._trained += 1
+        verb = "resuming" if Path(task.checkpoint_path).exists() else "started"
         self._event(
-            f"started trial {trial.number} [{_cell_text(config)}, seed {config.seed}] "
+            f"{verb} trial {trial.number} [{_cell_text(config)}, seed {config.seed}] "
             f"on {slot.label}"
         )
 
@@ -326,6 +335,13 @@ class StudyRunner:
             values, replayed = message[1], message[2]
             self._recorder.epoch(active.row_id, EpochValues(**values))
             active.epoch, active.val_accuracy = values["epoch"], values["val_accuracy"]
+            if replayed:
+                active.replayed = values["epoch"]
+            elif active.replayed and not active.epoch_seconds:
+                self._event(
+                    f"trial {active.trial.number} resumed from epoch {active.replayed} "
+                    "(its last checkpoint)"
+                )
             if not replayed:
                 active.epoch_seconds.append(values["seconds"])
                 self._timed_epoch(active.config, values["seconds"])
@@ -385,10 +401,14 @@ class StudyRunner:
         if not outcome.stored:
             self._event(f"trial {active.trial.number} finished, not stored: {outcome.reason}")
             return
-        test = result["test"]["accuracy"] * 100 if result["test"] else float("nan")
+        # the validation objective, never a test number: a search chooses by it, and test
+        # numbers belong to the table of complete results
+        metric = self.spec.objective.metric
+        value = result["objective"]
+        shown = f"{value:.4f}" if metric.endswith("loss") else f"{100 * value:.2f} %"
         self._event(
             f"trial {active.trial.number} complete [{_cell_text(active.config)}, seed "
-            f"{active.config.seed}]: test accuracy {test:.2f} % at epoch {result['best_epoch']}"
+            f"{active.config.seed}]: {metric} {shown} at epoch {result['best_epoch']}"
         )
 
     def _fail(self, active: _Active, state: str, error: str) -> None:

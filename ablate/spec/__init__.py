@@ -5,7 +5,14 @@ from ablate.spec._change import StudyChange, compare_study
 from ablate.spec._data import DataSpec
 from ablate.spec._load import load_study, parse_study
 from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
-from ablate.spec._resolve import TrialConfig, cell_key, grid_cells, grid_trials, resolve
+from ablate.spec._resolve import (
+    TrialConfig,
+    cell_key,
+    cell_text,
+    grid_cells,
+    grid_trials,
+    resolve,
+)
 from ablate.spec._study import (
     ObjectiveSpec,
     ParamSpec,
@@ -39,6 +46,7 @@ __all__ = [
     "TrialConfig",
     "VisitBranchSpec",
     "cell_key",
+    "cell_text",
     "compare_study",
     "grid_cells",
     "grid_trials",

@@ -62,6 +62,15 @@ def cell_key(cell: dict[str, Scalar]) -> str:
     return json.dumps(cell, sort_keys=True, separators=(",", ":"))
 
 
+def cell_text(values: dict[str, Scalar]) -> str:
+    """'fusion=sum, deep_supervision=0.3127' for logs and live views (short names, 4 digits)."""
+    parts = []
+    for path, value in values.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        parts.append(f"{path.split('.')[-1]}={shown}")
+    return ", ".join(parts) or "(base)"
+
+
 def check_path(path: str, loc: tuple[str | int, ...]) -> None:
     """Raise SpecPathError unless ``path`` names a field of data/model/loss/train."""
     parts = path.split(".")
