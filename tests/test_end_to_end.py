@@ -86,19 +86,33 @@ def test_dry_run_lists_runs_and_trains_nothing(workdir: Path) -> None:
 
 
 def test_gc_removes_finished_checkpoints_and_keeps_best_weights(workdir: Path) -> None:
+    study = tiny_study(workdir / "tiny.yaml", modalities="[fused]", seeds="[0]")
+    assert _run("run", str(study), "--no-live").exit_code == 0
+    folder = workdir / "db" / "checkpoints" / "tiny"
+    assert len(list(folder.glob("*.best.pt"))) == 1  # kept by default: gc's promise holds
+    [resume] = [p for p in folder.glob("*.pt") if not p.name.endswith(".best.pt")]
+    stale = folder / f".{resume.name}.999999999.tmp"  # a kill mid-write left this
+    stale.write_bytes(b"half a checkpoint")
+    listed = _run("gc", "--dry-run")
+    assert "Would delete 2 checkpoint file(s)" in listed.output and resume.exists()
+    done = _run("gc")
+    assert done.exit_code == 0 and "Deleted 2 checkpoint file(s)" in done.output
+    assert not resume.exists() and not stale.exists()
+    assert len(list(folder.glob("*.best.pt"))) == 1
+
+
+def test_gc_keeps_a_runs_only_weights_unless_asked(workdir: Path) -> None:
     study = tiny_study(
         workdir / "tiny.yaml",
         modalities="[fused]",
         seeds="[0]",
-        extra="resources: {keep_best_weights: true}\n",
+        extra="resources: {keep_best_weights: false}\n",
     )
     assert _run("run", str(study), "--no-live").exit_code == 0
-    folder = workdir / "db" / "checkpoints" / "tiny"
-    assert len(list(folder.glob("*.best.pt"))) == 1
-    [resume] = [p for p in folder.glob("*.pt") if not p.name.endswith(".best.pt")]
-    listed = _run("gc", "--dry-run")
-    assert "Would delete 1 checkpoint(s)" in listed.output and resume.exists()
-    done = _run("gc")
-    assert done.exit_code == 0 and "Deleted 1 checkpoint(s)" in done.output
-    assert not resume.exists()
-    assert len(list(folder.glob("*.best.pt"))) == 1
+    [resume] = list((workdir / "db" / "checkpoints" / "tiny").glob("*.pt"))
+    kept = _run("gc")
+    assert "Deleted 0 checkpoint file(s)" in kept.output and resume.exists()
+    assert "Kept 1 checkpoint(s) that hold a complete run's only trained weights" in " ".join(
+        kept.output.split()
+    )
+    assert _run("gc", "--delete-only-weights").exit_code == 0 and not resume.exists()

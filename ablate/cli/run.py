@@ -305,16 +305,33 @@ def gc(
         Path("db/checkpoints"), "--checkpoint-dir", help="Where 'ablate run' kept checkpoints."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; delete nothing."),
+    only_weights: bool = typer.Option(
+        False,
+        "--delete-only-weights",
+        help="Also delete the checkpoints of complete runs that have no best-weights file "
+        "(their only trained model).",
+    ),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
 ) -> None:
-    """Delete resume checkpoints of complete or pruned runs (best weights are kept)."""
+    """Delete resume checkpoints of complete or pruned runs, and half-written temporary files.
+
+    Best-validation weights (kept by default, resources.keep_best_weights) are never deleted;
+    a complete run without them keeps its checkpoint unless --delete-only-weights."""
     from ablate.db import make_engine
     from ablate.scheduler.gc import collect_garbage
 
     engine = make_engine(storage_url(storage), create=False)
-    removed = collect_garbage(engine, checkpoint_dir, study=study, dry_run=dry_run)
-    total = sum(item.bytes for item in removed) / 2**20
+    garbage = collect_garbage(
+        engine, checkpoint_dir, study=study, dry_run=dry_run, only_weights=only_weights
+    )
+    total = sum(item.bytes for item in garbage.removed) / 2**20
     verb = "Would delete" if dry_run else "Deleted"
-    for item in removed:
+    for item in garbage.removed:
         console.print(f"  {item.path}", highlight=False, markup=False)
-    console.print(f"{verb} {len(removed)} checkpoint(s), {total:.1f} MiB.")
+    console.print(f"{verb} {len(garbage.removed)} checkpoint file(s), {total:.1f} MiB.")
+    if garbage.kept:
+        console.print(
+            f"Kept {len(garbage.kept)} checkpoint(s) that hold a complete run's only trained "
+            "weights (no .best.pt); --delete-only-weights deletes them too.",
+            highlight=False,
+        )

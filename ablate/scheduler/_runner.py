@@ -345,6 +345,8 @@ class StudyRunner:
             if not replayed:
                 active.epoch_seconds.append(values["seconds"])
                 self._timed_epoch(active.config, values["seconds"])
+        elif kind == "note":
+            self._event(f"trial {active.trial.number}: {message[1]}")
         elif kind == "prune?":
             _, epoch, value = message
             active.trial.report(value, epoch)

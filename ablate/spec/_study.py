@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
 from ablate.spec._base import Frozen
 from ablate.spec._catalog import OBJECTIVE_METRICS, PRUNERS, SAMPLERS
@@ -17,6 +17,20 @@ from ablate.spec._train import TrainSpec
 Scalar = bool | int | float | str | None
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OVERRIDABLE_SECTIONS = ("data", "model", "loss", "train")
+SEED_LIMIT = 2**32  # numpy's legacy seeding, which training uses, takes 0 <= seed < 2**32
+
+
+def _seed_in_range(value: int) -> int:
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(
+            f"a seed must be an integer from 0 to {SEED_LIMIT - 1:,} (numpy's limit); "
+            "pick one in that range"
+        )
+    return value
+
+
+# Strict: YAML 'true' or '3' is not a seed, and would otherwise be coerced to 1 or 3.
+Seed = Annotated[StrictInt, AfterValidator(_seed_in_range)]
 
 
 class ParamSpec(Frozen):
@@ -98,7 +112,9 @@ class ResourceSpec(Frozen):
     max_retries: int = Field(2, ge=0, le=100)
     gpu_memory_gb: float | None = Field(None, gt=0.0)
     keep_best_weights: bool = Field(
-        False, description="save the model at its best-validation epoch next to the checkpoint"
+        True,
+        description="save the model at its best-validation epoch next to the checkpoint "
+        "(what 'ablate gc' keeps)",
     )
 
 
@@ -110,7 +126,7 @@ class StudySpec(Frozen):
     loss: LossSpec = LossSpec()
     train: TrainSpec = TrainSpec()
     grid: dict[str, list[Scalar]] = Field(default_factory=dict)
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[Seed] = Field(default_factory=lambda: [0])
     baseline: dict[str, Scalar] | None = None
     references: list[Reference] = Field(default_factory=list)
     search: SearchSpec | None = None

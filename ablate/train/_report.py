@@ -43,12 +43,19 @@ class Reporter(Protocol):
     def should_stop(self) -> bool:
         """True once the user asked the study to stop (Ctrl-C): stop at the next batch."""
 
+    def note(self, text: str) -> None:
+        """Something the person running the study should know (e.g. a damaged checkpoint)."""
+
 
 class NullReporter:
     """A reporter that records epochs in a list; for direct calls and tests."""
 
     def __init__(self) -> None:
         self.epochs: list[EpochReport] = []
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
     def epoch(self, report: EpochReport, *, replayed: bool) -> None:
         self.epochs.append(report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,32 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
         os.close(directory)
 
 
+class DamagedCheckpoint(Exception):
+    """A checkpoint that cannot be read; it has been moved to ``set_aside``."""
+
+    def __init__(self, path: Path, set_aside: Path, reason: str) -> None:
+        super().__init__(f"checkpoint {path} is damaged ({reason}); set aside as {set_aside}")
+        self.path, self.set_aside, self.reason = path, set_aside, reason
+
+
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
-    """The checkpoint at ``path``, or None if there is none (or it is from another version)."""
+    """The checkpoint at ``path``, or None if there is none (or it is from another version).
+
+    A file that does not load (truncated by a full disk or a copy cut short, overwritten…)
+    is renamed ``<name>.damaged-<time>`` so that nothing loads it again, and
+    ``DamagedCheckpoint`` says where it went: the caller starts the run afresh.
+    """
     if not path.exists():
         return None
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict):
+            raise ValueError(f"holds a {type(payload).__name__}, not a checkpoint")
+    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, …
+        reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        set_aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, set_aside)
+        raise DamagedCheckpoint(path, set_aside, reason.rstrip(": ")) from None
     if payload.get("version") != CHECKPOINT_VERSION:
         return None
     return payload

@@ -25,7 +25,13 @@ from ablate.spec import DataSpec, TrialConfig
 from ablate.train._lr import cosine_lr
 from ablate.train._metrics import SplitScores, confusion_matrix, scores_from_confusion
 from ablate.train._report import EpochReport, FitResult, Reporter
-from ablate.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ablate.train.checkpoint import (
+    DamagedCheckpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 
 NUM_CLASSES = 9
 
@@ -140,7 +146,11 @@ def fit(
     n_params = count_parameters(trial.model)
 
     start, best, history, flops = 0, _empty_best(), [], None
-    state = load_checkpoint(checkpoint_path) if checkpoint_path else None
+    try:
+        state = load_checkpoint(checkpoint_path) if checkpoint_path else None
+    except DamagedCheckpoint as damaged:
+        report.note(f"{damaged}; the trial starts again from epoch 1")
+        state = None
     if state is not None and state["run_key"] == config.run_key:
         trial.model.load_state_dict(state["model"])
         trial.optimizer.load_state_dict(state["optimizer"])

@@ -51,6 +51,10 @@ class PipeReporter:
             if fault.applies(self._config, report.epoch):
                 fault.fire()
 
+    def note(self, text: str) -> None:
+        self._conn.send(("note", text))
+        print(text, flush=True)
+
     def should_prune(self, epoch: int, value: float) -> bool:
         if not self._prunable:
             return False
