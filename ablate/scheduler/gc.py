@@ -4,9 +4,9 @@ A run's checkpoint (``<checkpoint-dir>/<study>/<run_key>.pt``) exists to resume 
 run is complete or pruned it is dead weight (a resnet18 trial's is ~130 MB with the optimiser
 state), provided the run's best-validation weights (``<run_key>.best.pt``, kept unless the study
 sets ``resources.keep_best_weights: false``) exist: those are never deleted here, and without
-them the checkpoint is the run's only trained model and is kept unless asked. Runs that are running, interrupted,
-or failed (they may be retried) keep theirs. Temporary files of checkpoints whose writer died
-mid-write are deleted too.
+them the checkpoint is the run's only trained model and is kept unless asked. Runs that are
+running, interrupted, or failed (they may be retried) keep theirs. Temporary files of
+checkpoints whose writer died mid-write are deleted too.
 """
 
 from __future__ import annotations
