@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ablate.cli import app
-from tests.conftest import tiny_study
+from tests.conftest import REPO, tiny_study
 
 pytestmark = pytest.mark.slow
 RUNNER = CliRunner()
@@ -83,6 +83,23 @@ def test_dry_run_lists_runs_and_trains_nothing(workdir: Path) -> None:
     assert result.exit_code == 0
     assert result.output.count("to run") == 4
     assert not (workdir / "db" / "ablate.sqlite").exists()
+
+
+def test_dry_run_catches_a_backbone_typo_and_names_a_missing_cache(workdir: Path) -> None:
+    typo = tiny_study(workdir / "typo.yaml")
+    typo.write_text(typo.read_text().replace("backbone: test_resnet", "backbone: resnet_18"))
+    result = _run("run", str(typo), "--dry-run")
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(
+        "error: Unknown timm backbone 'resnet_18' at model.image.backbone; did you mean "
+        "'resnet18'"
+    )
+    fusion = _run("run", str(REPO / "studies" / "fusion.yaml"), "--dry-run")
+    assert fusion.exit_code == 0
+    assert (
+        "The data cache data/urfc-small does not exist yet (no manifest.json there): make it "
+        "with 'ablate data prepare RAW --out data/urfc-small' before 'ablate run'."
+    ) in " ".join(fusion.output.split())
 
 
 def test_gc_removes_finished_checkpoints_and_keeps_best_weights(workdir: Path) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from ablate.cli._app import STORAGE_HELP, app, console, storage_url
@@ -127,8 +128,11 @@ def run(
     spec, text = load_study(study_file)  # validate first: bad input never touches the database
     url = storage_url(storage)
     if dry_run:
+        _check_reachable(spec)
         done, change = _stored_state(url, spec)
         console.print(_plan_table(spec, done))
+        for note in _missing_caches(spec):
+            console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True, highlight=False)
         if change is not None and change.changed:
             verdict = (
                 "ablate run would refuse it without --new-version"
@@ -217,8 +221,8 @@ def _run(
     )
     for item in summary.gave_up:
         console.print(
-            f"[red]gave up on[/] {item} after {spec.resources.max_retries + 1} failures "
-            "(see 'ablate status'; rerun with --retry-failed)"
+            f"[red]gave up on[/] {escape(item)} (see 'ablate status'; rerun with --retry-failed)",
+            highlight=False,
         )
     if summary.stopped:
         console.print("Stopped. Run the same command again to continue where it stopped.")
@@ -226,6 +230,32 @@ def _run(
     if summary.gave_up:
         raise typer.Exit(1)
     console.print(f"Table: ablate table --study {spec.name}")
+
+
+def _check_reachable(spec: StudySpec) -> None:
+    """Every backbone name the study can reach, looked up in timm (imports torch: a dry run
+    is where a typo should show, not hours into the run)."""
+    from ablate.models import unknown_backbone
+    from ablate.spec import backbones_reached
+
+    problems = [p for n, w in backbones_reached(spec).items() if (p := unknown_backbone(n, w))]
+    if problems:
+        more = f" ({len(problems) - 1} more name(s) unknown)" if len(problems) > 1 else ""
+        raise UsageError(problems[0] + more)
+
+
+def _missing_caches(spec: StudySpec) -> list[str]:
+    from ablate.spec import grid_trials
+
+    paths = {c.data.path for c in grid_trials(spec) or [] if c.data.source == "cache"}
+    if spec.data.source == "cache":
+        paths.add(spec.data.path)
+    return [
+        f"The data cache {path} does not exist yet (no manifest.json there): make it with "
+        f"'ablate data prepare RAW --out {path}' before 'ablate run'."
+        for path in sorted(p for p in paths if p is not None)
+        if not (path / "manifest.json").is_file()
+    ]
 
 
 def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | None]:

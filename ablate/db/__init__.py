@@ -33,6 +33,7 @@ from ablate.db._read import (
 from ablate.db._records import (
     EpochRecord,
     EpochValues,
+    ErrorKind,
     ResultRecord,
     SplitMetrics,
     StudyRecord,
@@ -47,6 +48,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "EpochRecord",
     "EpochValues",
+    "ErrorKind",
     "ResultRecord",
     "ResultValues",
     "SplitMetrics",

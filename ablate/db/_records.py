@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class ErrorKind(StrEnum):
+    """Why a failed attempt failed; retries decide on it, never on message text."""
+
+    NONE = ""
+    EXCEPTION = "exception"  # the training code raised: retried up to max_retries
+    OOM = "oom"  # out of device memory: retried, with the batch halved if the study says so
+    USAGE = "usage"  # the study asks for something impossible (a usage error): never retried
+    DIED = "died"  # the worker process died without a result (segfault, kill): retried
 
 
 @dataclass(frozen=True)

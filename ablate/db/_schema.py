@@ -79,6 +79,9 @@ class TrialRow(Base):
     flops: Mapped[float | None] = mapped_column(Float, nullable=True)
     batch_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
+    # exception | oom | usage | died | '' (not failed); decides retries, see ErrorKind
+    error_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    threads: Mapped[int | None] = mapped_column(Integer, nullable=True)  # torch threads
     log_path: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (
         Index("ix_ablate_trial_study_state", "study_id", "state"),

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ablate.db._records import EpochValues, SplitMetrics
+from ablate.db._records import EpochValues, ErrorKind, SplitMetrics
 from ablate.db._schema import (
     ClassMetricRow,
     ConfusionRow,
@@ -174,12 +174,19 @@ def reclaim_trial(session: Session, trial_id: int) -> None:
     session.flush()
 
 
-def end_trial(session: Session, trial_id: int, *, state: str, error: str = "") -> None:
+def end_trial(
+    session: Session,
+    trial_id: int,
+    *,
+    state: str,
+    error: str = "",
+    error_kind: ErrorKind = ErrorKind.NONE,
+) -> None:
     """Mark a trial failed, pruned or interrupted (with its traceback or reason)."""
     session.execute(
         update(TrialRow)
         .where(TrialRow.id == trial_id, TrialRow.state != "complete")
-        .values(state=state, finished_at=utcnow(), error=error)
+        .values(state=state, finished_at=utcnow(), error=error, error_kind=str(error_kind))
     )
 
 

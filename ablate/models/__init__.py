@@ -16,6 +16,7 @@ from ablate.models._count import count_flops, count_parameters
 from ablate.models._describe import OptionCost, describe_options, option_costs
 from ablate.models._fusion_base import FUSIONS, Fusion, create_fusion, register_fusion
 from ablate.models._image import TimmBranch, create_image_branch
+from ablate.models._timm import unknown_backbone
 from ablate.models._loss import LOSS_TERMS, compute_loss, register_loss_term
 from ablate.models._model import FusionModel, build_model
 from ablate.models._output import BranchFeatures, FusionResult, ModelOutput
@@ -69,5 +70,6 @@ __all__ = [
     "register_fusion",
     "register_loss_term",
     "register_visit_branch",
+    "unknown_backbone",
     "visit_branch_names",
 ]

@@ -12,6 +12,16 @@ from ablate.errors import UsageError
 from ablate.models._registry import close_matches
 
 
+def unknown_backbone(name: str, where: str) -> str | None:
+    """The error message for a name timm does not know, or None when it knows it."""
+    if timm.is_model(name):
+        return None
+    hint = close_matches(name, timm.list_models(), n=3) or "; see timm.list_models()."
+    return (
+        f"Unknown timm backbone '{name}' at {where}{hint} Run 'ablate models' to list the options."
+    )
+
+
 def create_timm_backbone(
     name: str,
     *,
@@ -21,12 +31,9 @@ def create_timm_backbone(
     drop_rate: float = 0.0,
 ) -> nn.Module:
     """A timm model as a feature extractor (``num_classes=0``), never downloading weights."""
-    if not timm.is_model(name):
-        hint = close_matches(name, timm.list_models(), n=3) or "; see timm.list_models()."
-        raise UsageError(
-            f"Unknown timm backbone '{name}' at {where}{hint} "
-            "Run 'ablate models' to list the options."
-        )
+    problem = unknown_backbone(name, where)
+    if problem is not None:
+        raise UsageError(problem)
     kwargs: dict[str, object] = {"pretrained": False, "num_classes": 0, "in_chans": in_chans}
     if drop_rate:
         kwargs["drop_rate"] = drop_rate

@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ablate.db import session_scope, writer
+from ablate.db import ErrorKind, session_scope, writer
 from ablate.db._schema import EpochRow, TrialRow
 from ablate.spec import cell_text
 
@@ -36,6 +36,7 @@ class Ledger:
     live: set[str] = field(default_factory=set)  # running somewhere, owner alive
     failures: Counter[str] = field(default_factory=Counter)  # failed attempts (not interrupted)
     ooms: Counter[str] = field(default_factory=Counter)
+    usage: dict[str, str] = field(default_factory=dict)  # run key -> its usage error
     attempts: Counter[str] = field(default_factory=Counter)
     pruned: set[str] = field(default_factory=set)
     last_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -57,12 +58,17 @@ def read_ledger(engine: Engine, study_id: int, *, keep: set[str] | None = None) 
     with session_scope(engine) as session:
         rows = session.execute(
             select(
-                TrialRow.run_key, TrialRow.state, TrialRow.error, TrialRow.cell, TrialRow.params
+                TrialRow.run_key,
+                TrialRow.state,
+                TrialRow.error,
+                TrialRow.error_kind,
+                TrialRow.cell,
+                TrialRow.params,
             )
             .where(TrialRow.study_id == study_id)
             .order_by(TrialRow.id)
         )
-        for run_key, state, error, cell, params in rows:
+        for run_key, state, error, error_kind, cell, params in rows:
             if keep is not None and run_key not in keep:
                 continue
             ledger.attempts[run_key] += 1
@@ -75,8 +81,10 @@ def read_ledger(engine: Engine, study_id: int, *, keep: set[str] | None = None) 
                 ledger.pruned.add(run_key)
             elif state == "failed":
                 ledger.failures[run_key] += 1
-                if error.startswith("CUDA out of memory"):
+                if error_kind == ErrorKind.OOM:
                     ledger.ooms[run_key] += 1
+                elif error_kind == ErrorKind.USAGE:
+                    ledger.usage[run_key] = error.splitlines()[0] if error else ""
     return ledger
 
 

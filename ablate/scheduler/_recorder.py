@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ablate.db import EpochValues, SplitMetrics, session_scope, writer
+from ablate.db import EpochValues, ErrorKind, SplitMetrics, session_scope, writer
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,18 @@ class Recorder:
         self.tell(trial, values=objective)
         return Outcome(True)
 
-    def end(self, row_id: int, trial: optuna.Trial | None, *, state: str, error: str) -> None:
+    def end(
+        self,
+        row_id: int,
+        trial: optuna.Trial | None,
+        *,
+        state: str,
+        error: str,
+        error_kind: ErrorKind = ErrorKind.NONE,
+    ) -> None:
         """A trial that failed, was pruned or interrupted."""
         with session_scope(self.engine) as session:
-            writer.end_trial(session, row_id, state=state, error=error)
+            writer.end_trial(session, row_id, state=state, error=error, error_kind=error_kind)
         if trial is not None:
             optuna_state = TrialState.PRUNED if state == "pruned" else TrialState.FAIL
             self.tell(trial, state=optuna_state)

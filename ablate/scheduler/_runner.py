@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 from ablate.data import ensure_dataset
 from ablate.db import (
     EpochValues,
+    ErrorKind,
     SplitMetrics,
     database_lock,
     ensure_schema,
@@ -42,6 +43,7 @@ from ablate.scheduler.status import stored_study
 from ablate.spec import (
     StudySpec,
     TrialConfig,
+    backbones_reached,
     cell_key,
     cell_text,
     compare_study,
@@ -172,6 +174,8 @@ class StudyRunner:
 
     def _exhausted(self, run_key: str, ledger: _ledger.Ledger) -> bool:
         failures = ledger.failures[run_key] - self._forgiven[run_key]
+        if run_key in ledger.usage and failures > 0:
+            return True  # deterministic: the same config fails the same way every time
         return failures > self.spec.resources.max_retries
 
     def _next(self, ledger: _ledger.Ledger) -> tuple[TrialConfig, optuna.Trial | None] | None:
@@ -356,14 +360,19 @@ class StudyRunner:
             self._retire(active, worker_exits=False)
         elif kind == "error":
             _, error_kind, trace = message
-            text = trace.strip().splitlines()[-1] if trace.strip() else error_kind
-            if error_kind == "oom":
+            error_kind = ErrorKind(error_kind)
+            text = trace.strip().splitlines()[-1] if trace.strip() else str(error_kind)
+            if error_kind == ErrorKind.OOM:
                 text = "CUDA out of memory" + (
                     "; retrying with the batch halved"
                     if self.spec.train.halve_batch_on_oom
                     else ""
                 )
-            self._fail(active, "failed", f"{text}\n\n{trace}")
+            elif error_kind == ErrorKind.USAGE:
+                text = (
+                    f"{text.removeprefix('ablate.errors.')} (a problem in the study: not retried)"
+                )
+            self._fail(active, "failed", f"{text}\n\n{trace}", error_kind)
             self._retire(active, worker_exits=True)  # a failed trial's process exits
 
     def _finish(self, active: _Active, result: dict[str, Any], device_name: str) -> None:
@@ -413,9 +422,11 @@ class StudyRunner:
             f"{active.config.seed}]: {metric} {shown} at epoch {result['best_epoch']}"
         )
 
-    def _fail(self, active: _Active, state: str, error: str) -> None:
+    def _fail(
+        self, active: _Active, state: str, error: str, kind: ErrorKind = ErrorKind.NONE
+    ) -> None:
         active.finished = True
-        self._recorder.end(active.row_id, active.trial, state=state, error=error)
+        self._recorder.end(active.row_id, active.trial, state=state, error=error, error_kind=kind)
         self._event(f"trial {active.trial.number} {state}: {error.splitlines()[0]}")
 
     def _reap(self, active: _Active) -> None:
@@ -445,6 +456,7 @@ class StudyRunner:
                     "failed",
                     f"worker process died ({how}) without a result; "
                     f"see its log {self._log_of(active)}",
+                    ErrorKind.DIED,
                 )
         self._retire(active, worker_exits=True)
 
@@ -466,6 +478,7 @@ class StudyRunner:
                 self._workers.close(kill=True)
                 return self._summary(ledger, already_complete=True)
             self._prepare_data()
+            self._preflight()
         except BaseException:  # e.g. Ctrl-C while generating data: nothing to save yet
             self._workers.close(kill=True)
             raise
@@ -553,6 +566,34 @@ class StudyRunner:
         for note in notes:
             self._event(note)
         return self._read_ledger()
+
+    def _preflight(self) -> None:
+        """Check every backbone name and weights file the study can reach before anything
+        trains: a typo must stop the study at once, not fail its runs one by one for hours.
+        A worker does the timm look-ups (it has timm imported; this process never does)."""
+        configs = self._planned or [resolve(self.spec, seed=self.spec.seeds[0], cell={})]
+        for config in configs:
+            path = config.model.image.pretrained_path
+            if path is not None and config.model.modality != "social" and not path.is_file():
+                raise UsageError(
+                    f"Pretrained weights file {path} (model.image.pretrained_path) does not "
+                    "exist; fix the path or remove pretrained_path."
+                )
+        slot = self.pool.acquire()
+        if slot is None:  # nothing free now: each trial still checks as it builds its model
+            return
+        try:
+            worker = self._workers.get(slot)
+            worker.conn.send(("check", backbones_reached(self.spec)))
+            reply = worker.conn.recv() if worker.conn.poll(600) else None
+        except (EOFError, OSError):
+            reply = None  # the worker died; the trials will say why
+        finally:
+            self.pool.release(slot)
+        problems = reply[1] if reply is not None and reply[0] == "checked" else []
+        if problems:
+            more = f" ({len(problems) - 1} more name(s) unknown)" if len(problems) > 1 else ""
+            raise UsageError(problems[0] + more)
 
     def _prepare_data(self) -> None:
         specs = {c.data for c in self._planned} or {self.spec.data}
@@ -644,10 +685,17 @@ class StudyRunner:
             )
         )
 
+    def _gave_up_text(self, config: TrialConfig, ledger: _ledger.Ledger) -> str:
+        n = ledger.failures[config.run_key] - self._forgiven[config.run_key]
+        text = f"{_cell_text(config)}, seed {config.seed} after {n} failure{'s' * (n != 1)}"
+        if config.run_key in ledger.usage:
+            text += f" (not retried: {ledger.usage[config.run_key]})"
+        return text
+
     def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
         self._update(ledger)
         gave_up = tuple(
-            _cell_text(c) + f", seed {c.seed}"
+            self._gave_up_text(c, ledger)
             for c in self._planned
             if self._exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
         )

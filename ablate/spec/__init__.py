@@ -7,6 +7,7 @@ from ablate.spec._load import load_study, parse_study
 from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
 from ablate.spec._resolve import (
     TrialConfig,
+    backbones_reached,
     cell_key,
     cell_text,
     grid_cells,
@@ -45,6 +46,7 @@ __all__ = [
     "TrainSpec",
     "TrialConfig",
     "VisitBranchSpec",
+    "backbones_reached",
     "cell_key",
     "cell_text",
     "compare_study",

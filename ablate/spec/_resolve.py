@@ -71,6 +71,30 @@ def cell_text(values: dict[str, Scalar]) -> str:
     return ", ".join(parts) or "(base)"
 
 
+def backbones_reached(spec: StudySpec) -> dict[str, str]:
+    """Every timm backbone name a run of the study can build, with where it is set: the
+    scheduler has them checked before anything trains (a typo must not fail run after run)."""
+    configs = (
+        grid_trials(spec)
+        if spec.search is None
+        else [resolve(spec, seed=spec.seeds[0], cell=cell) for cell in grid_cells(spec)]
+    )
+    names: dict[str, str] = {}
+    for config in configs:
+        used = []
+        if config.model.modality != "social":
+            used.append(("model.image.backbone", config.model.image.backbone))
+        if config.model.modality != "rs" and config.model.visit.branch == "timm":
+            used.append(("model.visit.backbone", config.model.visit.backbone))
+        for path, name in used:
+            names.setdefault(name, f"grid['{path}']" if path in config.cell else path)
+    for path, param in spec.search.params.items() if spec.search else ():
+        if path.endswith(".backbone") and param.choices:
+            for choice in param.choices:
+                names.setdefault(str(choice), f"search.params['{path}']")
+    return names
+
+
 def check_path(path: str, loc: tuple[str | int, ...]) -> None:
     """Raise SpecPathError unless ``path`` names a field of data/model/loss/train."""
     parts = path.split(".")

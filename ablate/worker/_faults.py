@@ -1,10 +1,11 @@
 """Fault injection for the failure-handling tests (``ABLATE_INJECT_FAULT``).
 
 Format: ``KIND@EPOCH[:KEY=VALUE,...]``, several separated by ';'. KIND is one of ``abort``
-(the process dies with SIGABRT, like a segfault), ``raise`` (an exception in training) or
-``oom`` (a CUDA out-of-memory error). It fires after epoch EPOCH (also when that epoch is
-replayed from a checkpoint: a deterministic bug recurs) of the trials whose config matches
-every KEY=VALUE (keys: ``seed``, ``batch_size`` or a grid factor like ``model.modality``).
+(the process dies with SIGABRT, like a segfault), ``raise`` (an exception in training),
+``oom`` (a CUDA out-of-memory error) or ``usage`` (a usage error: a problem in the study). It
+fires after epoch EPOCH (also when that epoch is replayed from a checkpoint: a deterministic
+bug recurs) of the trials whose config matches every KEY=VALUE (keys: ``seed``,
+``batch_size`` or a grid factor like ``model.modality``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Fault:
     def fire(self) -> None:
         if self.kind == "abort":
             os.abort()
+        if self.kind == "usage":
+            from ablate.errors import UsageError
+
+            raise UsageError("injected usage error (ABLATE_INJECT_FAULT): the study asks for X")
         if self.kind == "oom":
             import torch
 

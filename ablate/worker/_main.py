@@ -19,6 +19,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+from ablate.errors import UsageError
 from ablate.worker._faults import Fault, parse_faults
 from ablate.worker._task import WorkerTask
 
@@ -109,6 +110,12 @@ def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event
             message = conn.recv()
         except (EOFError, OSError):
             return
+        if message[0] == "check":  # names the study can reach, before anything trains
+            from ablate.models import unknown_backbone
+
+            problems = [unknown_backbone(name, where) for name, where in message[1].items()]
+            conn.send(("checked", [p for p in problems if p]))
+            continue
         if message[0] != "task":
             sys.stdout.flush()
             sys.stderr.flush()
@@ -157,6 +164,10 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     except torch.cuda.OutOfMemoryError:
         traceback.print_exc()
         conn.send(("error", "oom", traceback.format_exc()))
+        return False
+    except UsageError:  # e.g. a backbone that cannot take the input: the same every time
+        traceback.print_exc()
+        conn.send(("error", "usage", traceback.format_exc()))
         return False
     except BaseException:
         traceback.print_exc()

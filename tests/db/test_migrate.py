@@ -64,10 +64,14 @@ def test_fresh_postgresql_is_migrated_and_matches_the_models(pg_url):
 
 def test_pre_migration_database_is_stamped_and_keeps_rows(sqlite_url):
     engine = make_engine(sqlite_url)
-    Base.metadata.create_all(engine)  # what ablate did before migrations existed
+    Base.metadata.create_all(engine)  # what ablate did before migrations existed…
+    with engine.begin() as connection:  # …with the columns it had then
+        for column in ("error_kind", "threads"):
+            connection.execute(text(f"ALTER TABLE ablate_trial DROP COLUMN {column}"))
     _insert_study(engine)
-    ensure_schema(engine)
-    assert _revision(engine) == "0001"
+    ensure_schema(engine)  # stamped 0001, then upgraded
+    assert _revision(engine) == migrate.HEAD
+    assert migrate.schema_drift(engine) == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM ablate_study")).scalars().all() == [
             "fusion"
@@ -90,8 +94,8 @@ _REVISION_0002 = '''"""Test-only: a nullable column."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0099"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 AUTO_UPGRADE = {auto}
@@ -115,20 +119,20 @@ def with_revision_0002(tmp_path, monkeypatch):
     def install(*, auto: bool) -> None:
         scripts = tmp_path / "migrations"
         shutil.copytree(migrate._MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-        (scripts / "versions" / "0002_note.py").write_text(_REVISION_0002.format(auto=auto))
+        (scripts / "versions" / "0099_note.py").write_text(_REVISION_0002.format(auto=auto))
         monkeypatch.setattr(migrate, "_MIGRATIONS", scripts)
-        monkeypatch.setattr(migrate, "HEAD", "0002")
+        monkeypatch.setattr(migrate, "HEAD", "0099")
 
     return install
 
 
 def test_database_written_by_0001_upgrades_to_head_and_keeps_rows(sqlite_url, with_revision_0002):
     engine = make_engine(sqlite_url)
-    ensure_schema(engine)  # the real head: 0001
+    ensure_schema(engine)  # the real head
     _insert_study(engine)
     with_revision_0002(auto=True)
     ensure_schema(engine)
-    assert _revision(engine) == "0002"
+    assert _revision(engine) == "0099"
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT name, note FROM ablate_study")).all()
     assert [tuple(r) for r in rows] == [("fusion", None)]
@@ -141,18 +145,18 @@ def test_non_additive_revision_needs_an_explicit_upgrade(sqlite_url, with_revisi
     with pytest.raises(StorageError) as info:
         ensure_schema(engine)
     assert str(info.value) == (
-        "The results database needs schema revision(s) 0002, which are not applied "
+        "The results database needs schema revision(s) 0099, which are not applied "
         "automatically; stop every run on it, then run 'ablate db upgrade --storage URL'."
     )
-    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0001", "0002")
+    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0002", "0099")
 
 
 def test_database_newer_than_this_ablate_is_refused(sqlite_url):
     engine = make_engine(sqlite_url)
     ensure_schema(engine)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE ablate_alembic_version SET version_num = '0099'"))
-    with pytest.raises(StorageError, match="schema revision 0099, which this version of ablate"):
+        connection.execute(text("UPDATE ablate_alembic_version SET version_num = '0199'"))
+    with pytest.raises(StorageError, match="schema revision 0199, which this version of ablate"):
         ensure_schema(engine)
 
 
@@ -190,3 +194,28 @@ def test_concurrent_first_use_from_several_processes(sqlite_url):
     failures = [p.stderr.read().decode() for p in procs if p.wait() != 0]
     assert failures == []
     assert _revision(make_engine(sqlite_url)) == migrate.HEAD
+
+
+def test_0002_gives_old_failures_their_error_kind(sqlite_url):
+    from alembic import command
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0001")
+    _insert_study(engine)
+    with engine.begin() as connection:
+        for number, error in enumerate(["CUDA out of memory; retrying", "Traceback…"]):
+            connection.execute(
+                text(
+                    "INSERT INTO ablate_trial (study_id, number, run_key, cell_key, cell, params, "
+                    "seed, state, attempt, config, started_at, heartbeat_at, host, pid, device, "
+                    "versions, git_commit, resumed_from_epoch, error, log_path) VALUES (1, :n, "
+                    "'k', '{}', '{}', '{}', 0, 'failed', 1, '{}', :t, :t, 'h', 1, '', '{}', '', "
+                    "0, :e, '')"
+                ),
+                {"n": number, "t": NOW, "e": error},
+            )
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        kinds = connection.execute(text("SELECT error_kind FROM ablate_trial ORDER BY number"))
+        assert kinds.scalars().all() == ["oom", "exception"]

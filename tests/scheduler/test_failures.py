@@ -67,3 +67,36 @@ def test_abort_raise_and_oom_are_handled(workdir: Path, monkeypatch: pytest.Monk
     status = CliRunner().invoke(app, ["status", "--study", "faults"])
     assert status.exit_code == 0
     assert "injected failure" in status.output and "SIGABRT" in status.output
+
+
+def test_a_backbone_typo_stops_the_study_before_anything_trains(workdir: Path) -> None:
+    study = tiny_study(workdir / "typo.yaml", name="typo", seeds="[0]")
+    study.write_text(
+        study.read_text().replace(
+            "grid:\n", "grid:\n  model.image.backbone: [test_resnet, resnt18]\n"
+        )
+    )
+    result = CliRunner().invoke(app, ["run", str(study), "--threads-per-slot", "1", "--no-live"])
+    assert result.exit_code == 2, result.output
+    assert (
+        "error: Unknown timm backbone 'resnt18' at grid['model.image.backbone']; did you mean "
+        "'resnet18'"
+    ) in " ".join(result.output.split())
+    con = sqlite3.connect(workdir / "db" / "ablate.sqlite")
+    assert con.execute("select count(*) from ablate_trial").fetchone()[0] == 0  # none trained
+    con.close()
+
+
+def test_a_usage_error_in_training_is_not_retried(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = tiny_study(workdir / "usage.yaml", name="usage", seeds="[0, 1]", modalities="[fused]")
+    monkeypatch.setenv("ABLATE_INJECT_FAULT", "usage@1:seed=0")
+    result = CliRunner().invoke(app, ["run", str(study), "--threads-per-slot", "1", "--no-live"])
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert "gave up on modality=fused, seed 0 after 1 failure (not retried: UsageError" in out
+    con = sqlite3.connect(workdir / "db" / "ablate.sqlite")
+    rows = con.execute("select seed, state, error_kind from ablate_trial order by id").fetchall()
+    con.close()
+    assert sorted(rows) == [(0, "failed", "usage"), (1, "complete", "")]
