@@ -7,14 +7,34 @@ import sys
 import traceback
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from typer.core import TyperGroup
 
 from ablate.errors import AblateError
 
-console = Console()
-err_console = Console(stderr=True)
+# Output that is not a terminal (a pipe, a nohup log, CliRunner) is not wrapped at 80 columns:
+# table rows stay one line each and long messages stay whole. $COLUMNS still wins.
+PIPE_WIDTH = 1000
+
+
+class _Console(Console):
+    """A rich console that wraps at the terminal's width, and not at all outside a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+            return size
+        return ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 def _debug() -> bool:
@@ -47,11 +67,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain Click help for every command and sub-group: Typer's rich help parses help text as
+    # markup (so "pip install '...[dashboard]'" lost "[dashboard]") and prints a "<bool>"
+    # type for every flag, which takes no value.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},  # use a wide terminal (Click stops at 80)
 )
 
 STORAGE_HELP = (
     "Results database URL: sqlite:///path.sqlite or postgresql+psycopg://user@host/db. "
-    "Default: $ABLATE_STORAGE, else sqlite:///db/ablate.sqlite."
+    "Default: $ABLATE_STORAGE, else sqlite:///db/ablate.sqlite (relative to the current folder)."
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -32,7 +33,7 @@ app.add_typer(data_app, name="data")
 
 # --preset: the two competition rounds (train / test regions) and a sensible worker count.
 PRESETS = {"small": (40_000, 10_000, 4), "large": (400_000, 100_000, 16)}
-SHOWN_PROBLEMS = 10
+SHOWN_PROBLEMS = 20
 
 
 class _Rate(TextColumn):
@@ -124,11 +125,47 @@ def _print_summary(manifest: dict, out: Path, preset: str | None) -> None:
     console.print(
         f"[yellow]{len(problems):,} problems[/] (samples skipped; all in manifest.json):"
     )
+    _print_problems(problems, out)
+
+
+def _print_problems(problems: list[dict], cache_dir: Path) -> None:
+    """The first problems as 'file:line: reason', and where the rest are."""
     for p in problems[:SHOWN_PROBLEMS]:
         where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
         console.print(f"  {where}: {p['reason']}", highlight=False, markup=False)
     if len(problems) > SHOWN_PROBLEMS:
-        console.print(f"  ... and {len(problems) - SHOWN_PROBLEMS:,} more")
+        console.print(
+            f"  ... and {len(problems) - SHOWN_PROBLEMS:,} more (all in "
+            f"{cache_dir / 'manifest.json'}, or 'ablate data info {cache_dir} --json')",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def _check_synth_target(out: Path, *, force: bool) -> None:
+    """Refuse to mix synthetic files into a folder that holds something, unless asked to."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; name a folder (new or empty).")
+    if force or not out.is_dir():
+        return
+    entries = sorted(entry.name for entry in out.iterdir())
+    if not entries:
+        return
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    what = f"--out {out} is not empty ({len(entries):,} entries: {shown})"
+    if not _interactive():
+        raise UsageError(
+            f"{what}; choose a new or empty folder, or pass --force to write into it "
+            "(files of the same name are overwritten)."
+        )
+    if not typer.confirm(f"{what}. Write synthetic files into it anyway?", default=False):
+        console.print("Nothing was written.", highlight=False)
+        raise typer.Exit(1)
 
 
 @data_app.command("synth")
@@ -137,10 +174,14 @@ def synth(
     n: int = typer.Option(900, "--n", min=1, help="Labelled regions (classes balanced)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed; same seed, same bytes."),
     n_test: int = typer.Option(0, "--n-test", min=0, help="Unlabelled test regions."),
+    force: bool = typer.Option(
+        False, "--force", help="Write into a folder that is not empty (same names overwritten)."
+    ),
 ) -> None:
     """Write synthetic data in the real raw URFC layout (for trying ablate without the archive)."""
     from ablate.data import write_synthetic
 
+    _check_synth_target(out, force=force)
     write_synthetic(out, n=n, seed=seed, n_test=n_test)
     console.print(f"wrote {n:,} labelled and {n_test:,} unlabelled synthetic regions to {out}")
 
@@ -173,3 +214,6 @@ def info(
     table.add_row("problems", f"{len(manifest['problems']):,}")
     table.add_row("filtered", f"{len(manifest['filtered']):,}")
     console.print(table)
+    if manifest["problems"]:
+        console.print(f"[yellow]{len(manifest['problems']):,} problems[/] (samples skipped):")
+        _print_problems(manifest["problems"], cache_dir)

@@ -51,13 +51,15 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def decode_image(data: bytes) -> tuple[np.ndarray | None, str | None]:
-    """The (100, 100, 3) uint8 pixels, or why there are none."""
+def decode_image(data: bytes, name: str) -> tuple[np.ndarray | None, str | None]:
+    """The (100, 100, 3) uint8 pixels, or why there are none (naming the file ``name``)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             pixels = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except UnidentifiedImageError:  # its message holds the repr of our in-memory buffer
+        return None, f"cannot decode JPEG (cannot identify image file {name})"
+    except (OSError, ValueError) as exc:
         return None, f"cannot decode JPEG ({exc})"
     if pixels.shape[:2] != (SIDE, SIDE):
         return None, f"image is {pixels.shape[1]}×{pixels.shape[0]}, expected 100×100"
@@ -97,7 +99,7 @@ def run_chunk(job: ChunkJob) -> None:
     for i, sample in enumerate(job.samples):
         data, error = _read(raw / sample.image)
         digest = hashlib.sha256(data)
-        pixels, error = (None, error) if error else decode_image(data)
+        pixels, error = (None, error) if error else decode_image(data, sample.image)
         if pixels is None:
             problems[i].append([sample.image, 0, error])
         else:

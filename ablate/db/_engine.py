@@ -8,27 +8,43 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ablate.db._schema import MetaRow
-from ablate.errors import StorageError, UsageError
+from ablate.errors import NotFoundError, StorageError, UsageError
 
 DEFAULT_STORAGE = "sqlite:///db/ablate.sqlite"
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*(@)")
+# user:password@ in the authority (the last '@' before the path, so a raw '@' in a password
+# is hidden too), and libpq's ?password=... / &password=... query parameter.
+_PASSWORD = re.compile(r"(://[^:/@?#]+:)[^/?#]*(@)")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_STORAGE_FIX = "choose the database with --storage URL or $ABLATE_STORAGE"
 
 
 def redact(url: str) -> str:
     """The URL with any password replaced by '***', safe to print, log or store."""
-    return _PASSWORD.sub(r"\1***\2", url)
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***\2", url))
+
+
+def _sqlite_database(url: str) -> str | None:
+    """The ``database`` part of a sqlite URL ('' for in-memory), or None for other URLs."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if parsed.query.get("mode") == "memory" or parsed.database in (None, "", ":memory:"):
+        return ""
+    return parsed.database
 
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a sqlite URL, or None for other databases (and in-memory SQLite)."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url.removeprefix("sqlite:///")
-    return None if path in ("", ":memory:") else Path(path)
+    database = _sqlite_database(url)
+    return Path(database) if database else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -41,24 +57,113 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
-    """An engine for ``url``; SQLite files get WAL + synchronous=FULL on every connection."""
+    """An engine for ``url``; SQLite files get WAL + synchronous=FULL on every connection.
+
+    With ``create=False`` (what read commands call) the database must already hold ablate's
+    tables: a missing file, an empty one, an unreachable server or a missing database is one
+    error that says what to do, before the command queries anything.
+    """
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
         raise UsageError(
             f"Unsupported storage URL '{redact(url)}'; use sqlite:///path/to/file.sqlite "
             "or postgresql+psycopg://user@host/dbname."
         )
+    if _sqlite_database(url) == "":
+        raise UsageError(
+            f"In-memory SQLite ('{redact(url)}') would lose every result when ablate exits; "
+            "give a file instead, e.g. --storage sqlite:///db/ablate.sqlite."
+        )
     path = sqlite_path(url)
     if path is not None:
-        if not path.exists() and not create:
-            raise UsageError(
+        _check_sqlite_file(url, path, create=create)
+    try:
+        engine = create_engine(url, pool_pre_ping=path is None)
+    except NoSuchModuleError:
+        driver = url.split("://", 1)[0]
+        raise UsageError(
+            f"Unknown database driver '{driver}' in storage URL '{redact(url)}'; use "
+            "sqlite:///path/to/file.sqlite or postgresql+psycopg://user@host/dbname."
+        ) from None
+    except ImportError as exc:
+        raise UsageError(
+            f"Storage URL '{redact(url)}' needs the Python package '{exc.name}', which is not "
+            f"installed; pip install {exc.name}, or use postgresql+psycopg://."
+        ) from None
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(
+            f"Cannot parse storage URL '{redact(url)}': {redact(str(exc))}; use "
+            "sqlite:///path/to/file.sqlite or postgresql+psycopg://user@host:5432/dbname."
+        ) from None
+    if path is not None:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if not create:
+        _check_readable(engine, url, path)
+    return engine
+
+
+def _check_sqlite_file(url: str, path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise UsageError(
+            f"Storage path {path.absolute()} is a folder; name a file in it, e.g. "
+            f"--storage sqlite:///{path / 'ablate.sqlite'}."
+        )
+    if not path.exists() and not create:
+        if path.is_absolute():
+            raise NotFoundError(
                 f"No results database at {path}; run 'ablate run STUDY.yaml' first, "
                 "or pass --storage."
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=path is None)
-    if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+        which = "the default storage" if url == DEFAULT_STORAGE else "the storage"
+        raise NotFoundError(
+            f"No results database at {path.absolute()} ({which} {redact(url)} is relative to "
+            "the current folder); run 'ablate run STUDY.yaml' first, run this from the folder "
+            f"where you ran it, or {_STORAGE_FIX}."
+        )
+    if not create and path.stat().st_size == 0:  # checked before connecting writes a header
+        raise NotFoundError(
+            f"The results database {path.absolute()} is an empty file and holds no ablate "
+            "results yet (a run stopped while creating it leaves one); run 'ablate run "
+            f"STUDY.yaml' to fill it, or {_STORAGE_FIX}."
+        )
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot create the folder for the results database {path.absolute()}: "
+                f"{exc.strerror}; {_STORAGE_FIX}."
+            ) from None
+
+
+def _check_readable(engine: Engine, url: str, path: Path | None) -> None:
+    """For read commands: the database answers and holds ablate's tables."""
+    where = str(path.absolute()) if path is not None else redact(url)
+    try:
+        with engine.connect() as connection:
+            present = inspect(connection).has_table("ablate_study")
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = redact(str(exc.orig).strip().splitlines()[0]) if exc.orig else type(exc).__name__
+        if path is not None:
+            raise StorageError(
+                f"Cannot read the results database {where}: {reason}; check that it is an "
+                f"ablate SQLite file, or {_STORAGE_FIX}."
+            ) from None
+        if "does not exist" in reason:
+            raise NotFoundError(
+                f"Cannot open the results database {where}: {reason}; create it (createdb) "
+                f"and run 'ablate run STUDY.yaml', or {_STORAGE_FIX}."
+            ) from None
+        raise StorageError(
+            f"Cannot reach the results database {where}: {reason}; check that the server is "
+            f"running and the URL's host, port, user and password, or {_STORAGE_FIX}."
+        ) from None
+    if not present:
+        engine.dispose()
+        raise NotFoundError(
+            f"The results database {where} holds no ablate results yet; run "
+            f"'ablate run STUDY.yaml' to fill it, or {_STORAGE_FIX}."
+        )
 
 
 def ensure_schema(engine: Engine) -> None:

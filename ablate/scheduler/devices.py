@@ -133,10 +133,11 @@ class DevicePool:
             nvml = self._load_nvml(explicit=gpus)
             count = nvml.device_count() if nvml is not None else 0
             missing = [i for i in indices if i >= count]
-            if missing:
-                raise DeviceError(
-                    f"--gpus {gpus} names GPU {missing[0]}, but NVML sees {count} GPU(s) "
-                    f"(0..{count - 1}); run 'nvidia-smi -L' to list them."
+            if missing:  # asking for a GPU that does not exist is bad input: exit code 2
+                seen = f"{count} GPU(s) (0..{count - 1})" if count else "no GPU"
+                raise UsageError(
+                    f"--gpus {gpus} names GPU {missing[0]}, but NVML sees {seen}; run "
+                    "'nvidia-smi -L' to list them, or use --gpus cpu to train on CPU slots."
                 )
         return [_Gpu(i, nvml.name(i), nvml.uuid(i)) for i in indices]
 
@@ -147,7 +148,7 @@ class DevicePool:
             except NvmlUnavailableError as exc:
                 if explicit is None:
                     return None  # "auto" on a machine without NVIDIA driver: CPU slots
-                raise DeviceError(
+                raise UsageError(  # a GPU this machine cannot have: bad input, exit 2
                     f"--gpus {explicit} asks for GPUs, but NVML cannot be loaded ({exc}); "
                     "is the NVIDIA driver installed? Use --gpus cpu to train on CPU slots."
                 ) from None

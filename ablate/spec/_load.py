@@ -14,20 +14,51 @@ from ablate.spec._resolve import SpecPathError, check_semantics
 from ablate.spec._study import StudySpec
 
 Loc = tuple[str | int, ...]
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_MAX_ENTRIES = 100_000
 
 
-def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    """Record the 1-based line of every mapping key and sequence item under ``node``."""
+def _line_map(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], *, where: str, path: tuple[int, ...] = ()
+) -> None:
+    """Record the 1-based line of every mapping key and sequence item under ``node``.
+
+    Also refuses what PyYAML accepts silently: a key given twice in one mapping (the first
+    value would be dropped) and an alias inside its own anchor (a structure that contains
+    itself, which nothing downstream can walk).
+    """
+    if id(node) in path:
+        raise SpecError(
+            f"Recursive YAML alias at {_dotted(loc)} in {where}:{node.start_mark.line + 1}: "
+            "the anchored value contains itself; copy the values instead of the alias."
+        )
+    path = (*path, id(node))
     lines[loc] = node.start_mark.line + 1
+    if len(lines) > _MAX_ENTRIES:  # aliases of aliases can expand exponentially
+        raise SpecError(
+            f"{where} expands to over {_MAX_ENTRIES:,} values through YAML aliases; "
+            "a study file needs far fewer."
+        )
     if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _line_map(value_node, (*loc, key), lines)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as a key: construction rejects it, with its line
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key_node.tag != _MERGE_TAG:
+                if (key_node.tag, key) in seen:
+                    raise SpecError(
+                        f"Duplicate key '{key}' at {_dotted(loc)} in {where}: lines "
+                        f"{seen[key_node.tag, key]} and {line}; keep one of them (YAML would "
+                        "silently drop the first)."
+                    )
+                seen[key_node.tag, key] = line
+            lines[(*loc, key)] = line
+            _line_map(value_node, (*loc, key), lines, where=where, path=path)
+            lines[(*loc, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*loc, index), lines)
+            _line_map(item, (*loc, index), lines, where=where, path=path)
 
 
 def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
@@ -84,22 +115,41 @@ def _message(error: dict[str, Any], where: str, lines: dict[Loc, int]) -> str:
     return f"Bad value at {_dotted(loc)} in {at}: {message}{got}."
 
 
+def _yaml_error(exc: yaml.YAMLError, text: str, where: str) -> SpecError:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        line = text[: exc.position].count("\n") + 1
+        return SpecError(
+            f"{where}:{line} is not valid YAML: character #x{exc.character:04x} is not "
+            "allowed; delete it or write it as an escape in a double-quoted string."
+        )
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return SpecError(f"{where}{line} is not valid YAML: {problem}.")
+
+
 def parse_study(text: str, *, where: str = "<study>") -> StudySpec:
     """Validate study YAML ``text``; ``where`` names it in messages (usually the path)."""
+    lines: dict[Loc, int] = {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:  # checked before construction, which drops duplicate keys
+                _line_map(node, (), lines, where=where)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"{where}{line} is not valid YAML: {problem}.") from None
+        raise _yaml_error(exc, text, where) from None
+    except RecursionError:
+        raise SpecError(
+            f"{where} nests too deeply to read; a study file needs only a few levels."
+        ) from None
     if not isinstance(data, dict):
         raise SpecError(
             f"{where} must be a YAML mapping with at least 'name:'; got {type(data).__name__}."
         )
-    lines: dict[Loc, int] = {}
-    _line_map(node, (), lines)
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
@@ -122,6 +172,14 @@ def load_study(path: Path) -> tuple[StudySpec, str]:
         raise NotFoundError(
             f"Study file {path} does not exist; see studies/ for examples."
         ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"Study file {path}:{line} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+            "save it as UTF-8."
+        ) from None
+    except IsADirectoryError:
+        raise SpecError(f"Study file {path} is a folder; name a .yaml file in it.") from None
     except OSError as exc:
         raise SpecError(f"Cannot read study file {path}: {exc.strerror}.") from None
     return parse_study(text, where=str(path)), text

@@ -64,3 +64,108 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, ["data", *command, "--help"])
     assert result.exit_code == 0
     assert len(result.output.strip()) > 80
+
+
+# -- synth refuses to mix into a folder that holds something --------------------------------
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_synth_into_a_non_empty_folder_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["data", "synth", "--out", str(out), "--n", "9"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --out {out} is not empty (1 entries: notes.txt); choose a new or empty folder, "
+        "or pass --force to write into it (files of the same name are overwritten).\n"
+    )
+    assert _files(out) == [out / "notes.txt"]
+
+
+def test_synth_force_writes_into_a_non_empty_folder(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["data", "synth", "--out", str(out), "--n", "9", "--force"])
+    assert result.exit_code == 0, result.output
+    assert len(_files(out)) == 1 + 2 * 9
+
+
+def test_synth_into_an_empty_or_new_folder_needs_no_force(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "empty", tmp_path / "new"):
+        result = runner.invoke(app, ["data", "synth", "--out", str(out), "--n", "9"])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("answer", "code", "written"), [("n\n", 1, 0), ("y\n", 0, 18)])
+def test_synth_asks_in_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int, written: int
+) -> None:
+    from ablate.cli import data as data_cli
+
+    monkeypatch.setattr(data_cli, "_interactive", lambda: True)
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["data", "synth", "--out", str(out), "--n", "9"], input=answer)
+    assert result.exit_code == code
+    assert "Write synthetic files into it anyway? [y/N]" in result.output
+    assert len(_files(out)) == 1 + written
+
+
+def test_synth_onto_a_file_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    out.write_text("x")
+    result = runner.invoke(app, ["data", "synth", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {out} is a file; name a folder (new or empty).\n"
+
+
+# -- info shows the problems themselves; decode reasons name the file ----------------------
+
+
+def test_info_lists_problems_with_file_line_and_reason(raw_copy: Path, tmp_path: Path) -> None:
+    bad = sorted((raw_copy / "train_visit").glob("*.txt"))[0]
+    lines = bad.read_bytes().splitlines(keepends=True)
+    bad.write_bytes(lines[0] + b"not a visit line\n" + b"".join(lines[1:]))
+    second = sorted((raw_copy / "train_visit").glob("*.txt"))[1].stem
+    image = f"train_image/train/002/{second}.jpg"
+    (raw_copy / image).write_bytes(b"junk")
+    cache = tmp_path / "cache"
+    result = runner.invoke(app, ["data", "prepare", str(raw_copy), "--out", str(cache)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["data", "info", str(cache)])
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()
+    assert out[-3:] == [
+        "2 problems (samples skipped):",
+        f"  train_visit/{bad.name}:2: line does not parse as '<16 hex user id>\\t<YYYYMMDD>&"
+        "<HH>|<HH>,<YYYYMMDD>&<HH>...'",
+        f"  {image}: cannot decode JPEG (cannot identify image file {image})",
+    ], result.output
+    assert "BytesIO" not in result.output
+
+
+def test_info_shows_the_first_20_problems(raw_copy: Path, tmp_path: Path) -> None:
+    for path in sorted((raw_copy / "train_visit").glob("*.txt"))[:25]:
+        path.unlink()
+    cache = tmp_path / "cache"
+    result = runner.invoke(app, ["data", "prepare", str(raw_copy), "--out", str(cache)])
+    assert result.exit_code == 0, result.output
+    problems = json.loads(runner.invoke(app, ["data", "info", str(cache), "--json"]).output)[
+        "problems"
+    ]
+    result = runner.invoke(app, ["data", "info", str(cache)])
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()
+    start = out.index("25 problems (samples skipped):")
+    assert out[start + 1 :] == [
+        *(f"  {p['file']}: {p['reason']}" for p in problems[:20]),
+        f"  ... and 5 more (all in {cache / 'manifest.json'}, or 'ablate data info {cache} "
+        "--json')",
+    ]

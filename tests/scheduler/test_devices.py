@@ -139,10 +139,20 @@ def test_explicit_gpu_list():
     p = pool([50.0, 50.0, 50.0], gpus="0,2")
     assert p.capacity == 2
     assert {p.acquire().gpu, p.acquire().gpu} == {0, 2}
-    with pytest.raises(DeviceError, match="--gpus 5 names GPU 5, but NVML sees 3 GPU"):
+    with pytest.raises(UsageError, match="--gpus 5 names GPU 5, but NVML sees 3 GPU"):
         pool([50.0, 50.0, 50.0], gpus="5")
     with pytest.raises(UsageError, match="--gpus 'zero' is not understood"):
         pool([50.0], gpus="zero")
+
+
+def test_explicit_gpu_on_a_machine_with_no_gpu_is_a_usage_error():
+    with pytest.raises(UsageError) as info:
+        pool([], gpus="0")
+    assert info.value.exit_code == 2
+    assert str(info.value) == (
+        "--gpus 0 names GPU 0, but NVML sees no GPU; run 'nvidia-smi -L' to list them, or use "
+        "--gpus cpu to train on CPU slots."
+    )
 
 
 def _no_nvml():
@@ -163,7 +173,7 @@ def test_auto_falls_back_to_cpu_without_nvml(monkeypatch):
 
 def test_explicit_gpus_without_nvml_is_an_error(monkeypatch):
     monkeypatch.setattr(devices, "load_nvml", _no_nvml)
-    with pytest.raises(DeviceError) as info:
+    with pytest.raises(UsageError) as info:
         DevicePool(gpus="0,1", environ={})
     assert str(info.value) == (
         "--gpus 0,1 asks for GPUs, but NVML cannot be loaded (NVML Shared Library Not Found); "
