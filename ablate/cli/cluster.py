@@ -1,8 +1,9 @@
-"""Scale-out commands: ``ablate slurm``, ``ablate db upgrade|copy``, ``ablate dashboard``."""
+"""Scale-out and upkeep: ``ablate slurm``, ``ablate db …``, ``ablate dashboard``."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import typer
@@ -11,7 +12,10 @@ from ablate.cli._app import STORAGE_HELP, app, console, storage_url
 from ablate.errors import UsageError
 
 db_app = typer.Typer(
-    help="Look after the results database: upgrade its schema, copy studies between databases.",
+    help=(
+        "Look after the results database: upgrade its schema, copy studies between databases, "
+        "delete or rename a study."
+    ),
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -119,24 +123,128 @@ def db_copy(
     """Copy studies (ablate's results and the Optuna state) to another database.
 
     E.g. from a laptop's SQLite file to the lab's PostgreSQL before running on several
-    machines, or back into one file to archive. A study that already exists in the destination
-    is never overwritten. Copy while nothing is running on the source.
+    machines, or back into one file to archive. Copying again brings a copy up to date: it adds
+    the trials the destination lacks, refreshes those still running there, and copies nothing
+    twice. Another study of the same name in the destination is never touched. Copy while
+    nothing is running on the source.
     """
     from ablate.db import redact
     from ablate.db.copy import copy_study
 
     for copied in copy_study(src, dst, study):
-        rows = sum(copied.rows.values())
+        console.print(_copied_line(copied, redact(dst)), highlight=False)
+
+
+def _copied_line(copied, dst: str) -> str:
+    rows = sum(copied.rows.values())
+    left_out = (
+        f"; {copied.skipped} trial(s) left out: their runs are running or complete there as "
+        "other trials"
+        if copied.skipped
+        else ""
+    )
+    if not copied.merged:
         optuna = (
             "no Optuna study"
             if copied.optuna_trials is None
             else f"Optuna study with {copied.optuna_trials} trial(s)"
         )
-        console.print(
+        return (
             f"Copied study '{copied.name}': {copied.trials} trial(s), {rows} result row(s), "
-            f"{optuna} → {redact(dst)}",
-            highlight=False,
+            f"{optuna} → {dst}"
         )
+    if not (copied.trials or copied.updated or copied.optuna_trials or rows):
+        return f"Study '{copied.name}' in {dst} is up to date; nothing was copied{left_out}."
+    return (
+        f"Merged study '{copied.name}' into {dst}: {copied.trials} new trial(s), "
+        f"{copied.updated} updated, {rows} result row(s), {copied.optuna_trials or 0} new Optuna "
+        f"trial(s){left_out}."
+    )
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def _confirm(question: str, *, yes: bool, what: str) -> None:
+    if yes:
+        return
+    if not _interactive():
+        raise UsageError(f"{what} needs a yes: run it in a terminal, or pass --yes.")
+    if not typer.confirm(question, default=False):
+        console.print("Nothing was changed.", highlight=False)
+        raise typer.Exit(1)
+
+
+def _holding(found) -> str:
+    optuna = (
+        "no Optuna study"
+        if found.optuna_trials is None
+        else f"an Optuna study with {found.optuna_trials} trial(s)"
+    )
+    running = f", {found.running} of them running" if found.running else ""
+    ablate = f"{found.trials} trial(s){running}" if found.in_ablate else "no ablate results"
+    return f"{ablate} and {optuna}"
+
+
+@db_app.command("rm")
+def db_rm(
+    study: str = typer.Option(..., "--study", help="The study to delete."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask; delete at once."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Delete a study: its trials, epochs, results and confusion rows, and its Optuna study.
+
+    Asks first (the answer defaults to no). Also removes what a failed start left behind (a
+    study without trials, or an Optuna study without ablate results). Checkpoints and logs on
+    disk are kept. Delete while nothing runs on the study.
+    """
+    from ablate.db import redact
+    from ablate.db.admin import delete_study, study_footprint
+
+    url = storage_url(storage)
+    found = study_footprint(url, study)
+    _confirm(
+        f"Delete study '{study}' ({_holding(found)}) from {redact(url)}?",
+        yes=yes,
+        what=f"Deleting study '{study}'",
+    )
+    deleted = delete_study(url, study)
+    console.print(
+        f"Deleted study '{study}' ({_holding(deleted)}) from {redact(url)}.", highlight=False
+    )
+
+
+@db_app.command("rename")
+def db_rename(
+    study: str = typer.Option(..., "--study", help="The study's current name."),
+    to: str = typer.Option(..., "--to", help="Its new name (not taken by another study)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask; rename at once."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Rename a study, its ablate results and its Optuna study together.
+
+    Asks first (the answer defaults to no); refuses a name another study has. To continue the
+    study afterwards, change 'name:' in its YAML to the new name. Rename while nothing runs on
+    the study.
+    """
+    from ablate.db import redact
+    from ablate.db.admin import check_rename, rename_study
+
+    url = storage_url(storage)
+    found = check_rename(url, study, to)
+    _confirm(
+        f"Rename study '{study}' ({_holding(found)}) to '{to}' in {redact(url)}?",
+        yes=yes,
+        what=f"Renaming study '{study}'",
+    )
+    rename_study(url, study, to)
+    console.print(
+        f"Renamed study '{study}' to '{to}' in {redact(url)}; set 'name: {to}' in its YAML "
+        "to continue it.",
+        highlight=False,
+    )
 
 
 @app.command("dashboard")
@@ -147,14 +255,14 @@ def dashboard(
 ) -> None:
     """Open optuna-dashboard on the results database (the Optuna side of every study).
 
-    Needs the optional package: pip install 'ablate[dashboard]'. On a cluster, forward the
-    port: ssh -L 8080:127.0.0.1:8080 login-node.
+    Needs the optional package: pip install 'ablate-studies[dashboard]'. On a cluster, forward
+    the port: ssh -L 8080:127.0.0.1:8080 login-node.
     """
     from ablate.db import redact
 
     if importlib.util.find_spec("optuna_dashboard") is None:
         raise UsageError(
-            "optuna-dashboard is not installed; pip install 'ablate[dashboard]' "
+            "optuna-dashboard is not installed; pip install 'ablate-studies[dashboard]' "
             "(or: pip install optuna-dashboard), then run 'ablate dashboard' again."
         )
     import optuna_dashboard

@@ -80,3 +80,13 @@ __all__ = [
     "trial_outcomes",
     "upgrade_database",
 ]
+
+from ablate.db.admin import (  # study upkeep: `ablate db rm|rename`
+    StudyFootprint,
+    check_rename,
+    delete_study,
+    rename_study,
+    study_footprint,
+)
+
+__all__ += ["StudyFootprint", "check_rename", "delete_study", "rename_study", "study_footprint"]

@@ -1,18 +1,24 @@
 """Copy studies between results databases (SQLite ⇄ PostgreSQL), ablate rows and Optuna state.
 
 Typical use: move a study that started on a laptop's SQLite file to the lab's PostgreSQL before
-scaling out, or bring a cluster study home as one file. Row ids are remapped; the Optuna study
-(same name) is copied with ``optuna.copy_study`` and each trial row is pointed at its copy by
-trial number. Copy while nothing runs on the source: running trials are copied as running.
+scaling out, or bring a cluster study home as one file, again and again. Copying into a database
+that already holds the study merges: trials the destination lacks are added (with their epochs,
+results and confusion rows, and their Optuna trials), trials still running there are refreshed
+from the source, and nothing is copied twice. A trial is recognised by what does not change
+while it runs: ablate's (run_key, attempt, host, pid, started_at), Optuna's datetime_start. A
+trial finished in the destination is never changed.
+
+Each study is one transaction on the destination, Optuna's rows included (they are written as
+SQL, not through Optuna's storage, so that a failure rolls both back). Row ids are remapped.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy import Connection, Engine, Table, delete, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ablate.db._engine import ensure_schema, make_engine, redact
@@ -25,6 +31,7 @@ from ablate.db._schema import (
     StudyRow,
     TrialRow,
 )
+from ablate.db.admin import OptunaTables, optuna_tables
 from ablate.errors import NotFoundError, StorageError, UsageError
 
 _STUDY: Table = StudyRow.__table__  # type: ignore[assignment]
@@ -33,21 +40,26 @@ _PER_TRIAL: tuple[Table, ...] = tuple(
     row.__table__  # type: ignore[misc]
     for row in (EpochRow, EpochMetricRow, ResultRow, ClassMetricRow, ConfusionRow)
 )
-_OPTUNA_TABLE = "studies"
+_TRIAL_IDENTITY = ("run_key", "attempt", "host", "pid", "started_at")
+_LIVE = ("running", "complete")  # at most one of these per run (uq_ablate_trial_live_run)
+_SPEC_COLUMNS = ("description", "kind", "spec_text", "spec_json", "spec_path", "updated_at")
 
 
 @dataclass(frozen=True)
 class CopiedStudy:
     name: str
-    trials: int
+    trials: int  # trials added to the destination
     rows: dict[str, int] = field(default_factory=dict)  # table name -> rows copied
-    optuna_trials: int | None = None  # None: the source had no Optuna study of that name
+    optuna_trials: int | None = None  # Optuna trials added; None: no Optuna study in the source
+    updated: int = 0  # trials that were running in the destination, refreshed from the source
+    merged: bool = False  # the destination held the study already
+    skipped: int = 0  # trials whose run is running or complete in the destination as another
 
 
 def copy_study(src_url: str, dst_url: str, study: str | None = None) -> list[CopiedStudy]:
-    """Copy ``study`` (default: every study) from ``src_url`` to ``dst_url``.
+    """Copy or merge ``study`` (default: every study) from ``src_url`` into ``dst_url``.
 
-    Refuses, before writing anything, when a study of the same name exists in the destination.
+    Refuses, before writing anything, when the destination holds another study of that name.
     """
     if src_url == dst_url:
         raise UsageError(f"--from and --to are the same database ({redact(src_url)}).")
@@ -56,8 +68,10 @@ def copy_study(src_url: str, dst_url: str, study: str | None = None) -> list[Cop
     try:
         names = _source_studies(src, src_url, study)
         ensure_schema(dst)
-        _refuse_existing(dst, dst_url, names)
-        return [_copy_one(src, dst, src_url, dst_url, name) for name in names]
+        _refuse_other_studies(src, dst, dst_url, names)
+        if _has_optuna(src, names):
+            _ensure_optuna_schema(dst, dst_url)
+        return [_copy_one(src, dst, dst_url, name) for name in names]
     except SQLAlchemyError as exc:  # e.g. a server that is down or refuses the login
         raise StorageError(
             f"Cannot copy from {redact(src_url)} to {redact(dst_url)}: "
@@ -85,72 +99,167 @@ def _source_studies(src: Engine, src_url: str, study: str | None) -> list[str]:
     return [study]
 
 
-def _refuse_existing(dst: Engine, dst_url: str, names: list[str]) -> None:
-    with dst.connect() as connection:
-        existing = set(
-            connection.execute(select(_STUDY.c.name).where(_STUDY.c.name.in_(names))).scalars()
+def _refuse_other_studies(src: Engine, dst: Engine, dst_url: str, names: list[str]) -> None:
+    """A study of the same name is merged only if it is a copy of this one (same creation)."""
+    with src.connect() as source, dst.connect() as target:
+        made = dict(source.execute(select(_STUDY.c.name, _STUDY.c.created_at)).all())
+        theirs = dict(
+            target.execute(
+                select(_STUDY.c.name, _STUDY.c.created_at).where(_STUDY.c.name.in_(names))
+            ).all()
         )
-    existing |= set(names) & _optuna_study_names(dst)
-    if existing:
-        listed = ", ".join(f"'{n}'" for n in sorted(existing))
-        raise UsageError(
-            f"Study {listed} already exists in {redact(dst_url)}; nothing was copied. Copy into "
-            "another database, or give the study another name in its YAML and run it afresh."
-        )
+        optuna_only = set(names) & _optuna_study_names(target) - set(theirs)
+    for name in names:
+        if name in theirs and theirs[name] != made[name]:
+            raise UsageError(
+                f"Study '{name}' in {redact(dst_url)} is another study of that name (created "
+                f"{theirs[name]:%Y-%m-%d %H:%M:%S}, the source's {made[name]:%Y-%m-%d %H:%M:%S}); "
+                "nothing was copied. Rename one of them with 'ablate db rename', or copy into "
+                "another database."
+            )
+        if name in optuna_only:
+            raise UsageError(
+                f"{redact(dst_url)} has an Optuna study '{name}' without ablate results; nothing "
+                f"was copied. Delete it there with 'ablate db rm --study {name}', or copy into "
+                "another database."
+            )
 
 
-def _optuna_study_names(engine: Engine) -> set[str]:
-    if not inspect(engine).has_table(_OPTUNA_TABLE):
+def _optuna_study_names(connection: Connection) -> set[str]:
+    if not inspect(connection).has_table("studies"):
         return set()
-    with engine.connect() as connection:
-        return set(connection.exec_driver_sql("SELECT study_name FROM studies").scalars())
+    return set(connection.exec_driver_sql("SELECT study_name FROM studies").scalars())
 
 
-def _copy_one(src: Engine, dst: Engine, src_url: str, dst_url: str, name: str) -> CopiedStudy:
-    optuna_ids: dict[int, int] | None = None
+def _has_optuna(src: Engine, names: list[str]) -> bool:
+    with src.connect() as connection:
+        return bool(set(names) & _optuna_study_names(connection))
+
+
+def _ensure_optuna_schema(dst: Engine, dst_url: str) -> None:
+    with dst.connect() as connection:
+        if optuna_tables(connection) is not None:
+            return
+    import optuna
+
+    optuna.storages.RDBStorage(dst_url).engine.dispose()  # creates Optuna's (empty) tables
+
+
+def _copy_one(src: Engine, dst: Engine, dst_url: str, name: str) -> CopiedStudy:
     try:
-        optuna_ids = _copy_optuna(src, src_url, dst_url, name)
         with src.connect() as source, dst.begin() as target:
-            rows = _copy_rows(source, target, name, optuna_ids or {})
+            duplicates = _duplicates(source, target, name)
+            optuna_ids, optuna_added = _merge_optuna(
+                source, target, name, skip={i for i in duplicates.values() if i is not None}
+            )
+            merged = _copy_rows(source, target, name, optuna_ids, skip=set(duplicates))
     except Exception as exc:
-        # _refuse_existing made sure no Optuna study of this name was there before us.
-        if name in _optuna_study_names(dst):
-            _delete_optuna(dst_url, name)
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         raise StorageError(
             f"Copying study '{name}' to {redact(dst_url)} failed and was rolled back: "
             f"{exc.__class__.__name__}: {redact(first_line)}"
         ) from None
-    trials = rows.pop(_TRIAL.name)
-    return CopiedStudy(name, trials, rows, None if optuna_ids is None else len(optuna_ids))
+    return CopiedStudy(
+        name,
+        merged.added,
+        merged.rows,
+        optuna_added,
+        merged.updated,
+        merged.existed,
+        skipped=len(duplicates),
+    )
+
+
+# -- ablate's rows ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Merged:
+    existed: bool
+    added: int = 0
+    updated: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _duplicates(source: Connection, target: Connection, name: str) -> dict[int, int | None]:
+    """Source trials (id → Optuna trial id) whose run is running or complete in the destination
+    as another trial: taking them would hold the run twice (the claim index forbids it)."""
+    study_id = target.execute(select(_STUDY.c.id).where(_STUDY.c.name == name)).scalar()
+    if study_id is None:
+        return {}
+    theirs = target.execute(
+        select(_TRIAL.c.state, *(_TRIAL.c[c] for c in _TRIAL_IDENTITY)).where(
+            _TRIAL.c.study_id == study_id
+        )
+    ).all()
+    known = {tuple(row[1:]) for row in theirs}
+    live = {row.run_key for row in theirs if row.state in _LIVE}
+    mine = source.execute(
+        select(_TRIAL.c.id, _TRIAL.c.optuna_trial_id, *(_TRIAL.c[c] for c in _TRIAL_IDENTITY))
+        .join(_STUDY, _STUDY.c.id == _TRIAL.c.study_id)
+        .where(_STUDY.c.name == name, _TRIAL.c.state.in_(_LIVE))
+    ).all()
+    return {
+        row.id: row.optuna_trial_id
+        for row in mine
+        if row.run_key in live and tuple(row[2:]) not in known
+    }
 
 
 def _copy_rows(
-    source: Connection, target: Connection, name: str, optuna_ids: dict[int, int]
-) -> dict[str, int]:
-    src_columns = {t: _common_columns(source, t) for t in (_STUDY, _TRIAL, *_PER_TRIAL)}
-    study = (
-        source.execute(select(*src_columns[_STUDY]).where(_STUDY.c.name == name)).one()._asdict()
-    )
+    source: Connection,
+    target: Connection,
+    name: str,
+    optuna_ids: Mapping[int, tuple[int, int]],
+    *,
+    skip: Collection[int] = (),
+) -> _Merged:
+    """Merge the study's ablate rows; ``optuna_ids``: source Optuna trial id → (id, number)."""
+    columns = {t: _common_columns(source, t) for t in (_STUDY, _TRIAL, *_PER_TRIAL)}
+    study = source.execute(select(*columns[_STUDY]).where(_STUDY.c.name == name)).one()._asdict()
     old_study_id = study.pop("id")
-    new_study_id = target.execute(_STUDY.insert().returning(_STUDY.c.id), study).scalar_one()
-    trial_ids: dict[int, int] = {}
+    existing = target.execute(select(_STUDY).where(_STUDY.c.name == name)).first()
+    if existing is None:
+        study_id = target.execute(_STUDY.insert().returning(_STUDY.c.id), study).scalar_one()
+    else:
+        study_id = existing.id
+        if study["updated_at"] > existing.updated_at:  # the source ran since: its spec is newer
+            spec = {c: study[c] for c in _SPEC_COLUMNS if c in study}
+            target.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(**spec))
+    theirs = {
+        tuple(row[c] for c in _TRIAL_IDENTITY): row
+        for row in target.execute(select(_TRIAL).where(_TRIAL.c.study_id == study_id)).mappings()
+    }
+    added: dict[int, int] = {}  # source trial id -> destination trial id, children to copy
+    merged = _Merged(existed=existing is not None)
     trials = source.execute(
-        select(*src_columns[_TRIAL]).where(_TRIAL.c.study_id == old_study_id).order_by(_TRIAL.c.id)
+        select(*columns[_TRIAL]).where(_TRIAL.c.study_id == old_study_id).order_by(_TRIAL.c.id)
     )
     for trial in trials.mappings():
         values = dict(trial)
         old_id = values.pop("id")
-        values["study_id"] = new_study_id
+        if old_id in skip:
+            continue
+        values["study_id"] = study_id
         if values.get("optuna_trial_id") is not None:
-            values["optuna_trial_id"] = optuna_ids.get(values["number"])
-        trial_ids[old_id] = target.execute(
-            _TRIAL.insert().returning(_TRIAL.c.id), values
-        ).scalar_one()
-    counts = {_TRIAL.name: len(trial_ids)}
+            linked = optuna_ids.get(values["optuna_trial_id"])
+            values["optuna_trial_id"] = None if linked is None else linked[0]
+            values["number"] = values["number"] if linked is None else linked[1]
+        mine = theirs.get(tuple(values[c] for c in _TRIAL_IDENTITY))
+        if mine is None:
+            added[old_id] = target.execute(
+                _TRIAL.insert().returning(_TRIAL.c.id), values
+            ).scalar_one()
+            merged.added += 1
+        elif mine["state"] == "running" and any(mine[c] != v for c, v in values.items()):
+            target.execute(update(_TRIAL).where(_TRIAL.c.id == mine["id"]).values(**values))
+            for table in _PER_TRIAL:
+                target.execute(delete(table).where(table.c.trial_id == mine["id"]))
+            added[old_id] = mine["id"]
+            merged.updated += 1
     for table in _PER_TRIAL:
-        counts[table.name] = _copy_children(source, target, table, src_columns[table], trial_ids)
-    return counts
+        merged.rows[table.name] = _copy_children(source, target, table, columns[table], added)
+    return merged
 
 
 def _copy_children(
@@ -181,25 +290,149 @@ def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
         yield items[start : start + size]
 
 
-def _copy_optuna(src: Engine, src_url: str, dst_url: str, name: str) -> dict[int, int] | None:
-    """Copy the Optuna study; returns trial number -> destination trial id (None: no study)."""
-    if name not in _optuna_study_names(src):
-        return None
-    import optuna
-
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" lines
-    try:
-        optuna.copy_study(from_study_name=name, from_storage=src_url, to_storage=dst_url)
-        copied = optuna.load_study(study_name=name, storage=dst_url)
-        return {t.number: t._trial_id for t in copied.get_trials(deepcopy=False)}
-    finally:
-        optuna.logging.set_verbosity(verbosity)
+# -- Optuna's rows ---------------------------------------------------------------------------
 
 
-def _delete_optuna(dst_url: str, name: str) -> None:
-    import optuna
+def _merge_optuna(
+    source: Connection, target: Connection, name: str, *, skip: Collection[int]
+) -> tuple[dict[int, tuple[int, int]], int | None]:
+    """Merge the Optuna study (but the ``skip`` trial ids): source trial id → destination
+    (trial id, number), and the number of trials added."""
+    src_tables = optuna_tables(source)
+    if src_tables is None:
+        return {}, None
+    src_study = source.execute(
+        select(src_tables.studies).where(src_tables.studies.c.study_name == name)
+    ).first()
+    if src_study is None:
+        return {}, None
+    dst_tables = optuna_tables(target)
+    assert dst_tables is not None  # copy_study created them
+    pairs = _pairs(src_tables, dst_tables)
+    study_id = target.execute(
+        select(dst_tables.studies.c.study_id).where(dst_tables.studies.c.study_name == name)
+    ).scalar()
+    if study_id is None:
+        study_id = target.execute(
+            dst_tables.studies.insert().returning(dst_tables.studies.c.study_id),
+            {"study_name": name},
+        ).scalar_one()
+    for src_table, dst_table in pairs["study"]:
+        _sync_children(
+            source, target, src_table, dst_table, "study_id", {src_study.study_id: study_id}
+        )
+    return _merge_optuna_trials(source, target, src_tables, dst_tables, pairs["trial"],
+                                src_study.study_id, study_id, skip)  # fmt: skip
 
-    # Best effort: the original error is the one to report.
-    with contextlib.suppress(Exception):
-        optuna.delete_study(study_name=name, storage=dst_url)
+
+def _merge_optuna_trials(
+    source: Connection,
+    target: Connection,
+    src_tables: OptunaTables,
+    dst_tables: OptunaTables,
+    children: list[tuple[Table, Table]],
+    src_study_id: int,
+    dst_study_id: int,
+    skip: Collection[int],
+) -> tuple[dict[int, tuple[int, int]], int]:
+    src_trials, dst_trials = src_tables.trials, dst_tables.trials
+    copied = [c for c in _shared(src_trials, dst_trials) if c not in ("trial_id", "study_id")]
+    theirs = {
+        _optuna_identity(row): row
+        for row in target.execute(
+            select(dst_trials).where(dst_trials.c.study_id == dst_study_id)
+        ).mappings()
+    }
+    next_number = len(theirs)  # Optuna numbers a study's trials 0, 1, … in id order
+    ids: dict[int, tuple[int, int]] = {}
+    refresh: dict[int, int] = {}  # source trial id -> destination trial id, children to sync
+    added = 0
+    rows = source.execute(
+        select(src_trials)
+        .where(src_trials.c.study_id == src_study_id)
+        .order_by(src_trials.c.number, src_trials.c.trial_id)
+    )
+    for row in rows.mappings():
+        if row["trial_id"] in skip:
+            continue
+        values = {c: row[c] for c in copied}
+        mine = theirs.get(_optuna_identity(row))
+        if mine is None:
+            values.update(study_id=dst_study_id, number=next_number)
+            new_id = target.execute(
+                dst_trials.insert().returning(dst_trials.c.trial_id), values
+            ).scalar_one()
+            ids[row["trial_id"]] = (new_id, next_number)
+            refresh[row["trial_id"]] = new_id
+            next_number, added = next_number + 1, added + 1
+            continue
+        ids[row["trial_id"]] = (mine["trial_id"], mine["number"])
+        if mine["state"] != "RUNNING":  # finished trials are final in Optuna
+            continue
+        values.pop("number", None)
+        if any(mine[c] != v for c, v in values.items()):
+            target.execute(
+                update(dst_trials).where(dst_trials.c.trial_id == mine["trial_id"]).values(values)
+            )
+        refresh[row["trial_id"]] = mine["trial_id"]
+    for src_table, dst_table in children:
+        _sync_children(source, target, src_table, dst_table, "trial_id", refresh)
+    return ids, added
+
+
+def _optuna_identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    # datetime_start is set when a trial starts and never changes; a waiting trial has none.
+    start = row["datetime_start"]
+    return ("start", start) if start is not None else ("number", row["number"])
+
+
+def _pairs(src: OptunaTables, dst: OptunaTables) -> dict[str, list[tuple[Table, Table]]]:
+    dst_study = {t.name: t for t in dst.study_children}
+    dst_trial = {t.name: t for t in dst.trial_children}
+    return {
+        "study": [(t, dst_study[t.name]) for t in src.study_children if t.name in dst_study],
+        "trial": [(t, dst_trial[t.name]) for t in src.trial_children if t.name in dst_trial],
+    }
+
+
+def _shared(src: Table, dst: Table) -> list[str]:
+    return [c.name for c in src.columns if c.name in dst.c]
+
+
+def _sync_children(
+    source: Connection,
+    target: Connection,
+    src_table: Table,
+    dst_table: Table,
+    key: str,
+    ids: Mapping[int, int],
+) -> None:
+    """Make the destination's rows under each of ``ids``' values equal the source's rows under
+    its key; surrogate ids are left to the destination, and rows already equal stay as they are.
+    """
+    pk = [c.name for c in dst_table.primary_key.columns]
+    columns = [c for c in _shared(src_table, dst_table) if not (pk == [c] and c != key)]
+    for chunk in _chunks(list(ids), 500):
+        wanted = _grouped(source, src_table, columns, key, chunk)
+        have = _grouped(target, dst_table, columns, key, [ids[i] for i in chunk])
+        stale = [i for i in chunk if _as_set(wanted.get(i, [])) != _as_set(have.get(ids[i], []))]
+        if not stale:
+            continue
+        target.execute(delete(dst_table).where(dst_table.c[key].in_([ids[i] for i in stale])))
+        rows = [{**row, key: ids[i]} for i in stale for row in wanted.get(i, [])]
+        if rows:
+            target.execute(dst_table.insert(), rows)
+
+
+def _grouped(
+    connection: Connection, table: Table, columns: list[str], key: str, values: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(values))
+    for row in connection.execute(query).mappings():
+        grouped.setdefault(row[key], []).append(dict(row))
+    return grouped
+
+
+def _as_set(rows: Iterable[Mapping[str, Any]]) -> set[tuple[Any, ...]]:
+    return {tuple(sorted((k, repr(v)) for k, v in row.items())) for row in rows}

@@ -8,8 +8,11 @@ its own task.
 
 The storage URL in the script never holds a password: a URL with one is read from
 ``ABLATE_STORAGE`` in the environment that sbatch passes on (``submit_sbatch`` puts it there);
-a password-less URL (with ``~/.pgpass`` on the nodes) is written as is. ``ablate`` must be on
-the PATH at submission (an activated virtualenv), which sbatch also passes on.
+a password-less URL (with ``~/.pgpass`` on the nodes) is written as is. Either way it reaches
+ablate through ``$ABLATE_STORAGE`` only, never on a command line (which anyone on a shared node
+can read with ``ps``). The task runs the ablate that wrote the script, by absolute path (the
+``ablate`` script next to this Python, else ``python -m ablate``), so the virtualenv need not be
+activated or on the PATH; it must be on a file system the nodes share.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +64,16 @@ def _storage_lines(storage_url: str) -> list[str]:
     return [f"export ABLATE_STORAGE={shlex.quote(storage_url)}"]
 
 
+def ablate_executable(python: str | None = None) -> list[str]:
+    """The words that start this ablate: its console script, else ``python -m ablate``."""
+    # Not resolved: a virtualenv's python is a symlink, and resolving it leaves the venv.
+    interpreter = Path(os.path.abspath(python or sys.executable))
+    script = interpreter.parent / "ablate"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [str(interpreter), "-m", "ablate"]
+
+
 def ablate_command(
     study_path: Path,
     *,
@@ -67,9 +81,10 @@ def ablate_command(
     cpus_per_task: int,
     cpu_slots: int = 1,
     ablate_args: Sequence[str] = (),
+    python: str | None = None,
 ) -> str:
-    """The shell command each array task runs."""
-    words = ["ablate", "run", str(study_path), "--storage", "$ABLATE_STORAGE", "--no-live"]
+    """The shell command each array task runs (ablate reads the URL from $ABLATE_STORAGE)."""
+    words = [*ablate_executable(python), "run", str(study_path), "--no-live"]
     if gpus_per_node > 0:
         words += ["--gpus", "auto"]
     else:
@@ -83,9 +98,7 @@ def ablate_command(
             str(threads),
         ]
     words += list(ablate_args)
-    return " ".join(
-        '"$ABLATE_STORAGE"' if w == "$ABLATE_STORAGE" else shlex.quote(w) for w in words
-    )
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def render_sbatch(
@@ -108,8 +121,10 @@ def render_sbatch(
     ablate_args: Sequence[str] = (),
     command: str | None = None,
     signal_lead_s: int = 120,
+    python: str | None = None,
 ) -> str:
-    """The sbatch array script (``command`` replaces the ablate command, e.g. in tests)."""
+    """The sbatch array script (``command`` replaces the ablate command, e.g. in tests;
+    ``python`` the interpreter that runs ablate, by default this one)."""
     _check(nodes, gpus_per_node, time, cpus_per_task, storage_url)
     name = study_name or study_path.stem
     out_dir = runs_dir / name
@@ -140,6 +155,7 @@ def render_sbatch(
         cpus_per_task=cpus_per_task,
         cpu_slots=cpu_slots,
         ablate_args=ablate_args,
+        python=python,
     )
     return _TEMPLATE.format(
         header=f"# Written by 'ablate slurm' for {study_path}; submit with: sbatch THIS_FILE",
@@ -195,7 +211,11 @@ def write_sbatch(
 def submit_sbatch(
     path: Path, *, storage_url: str | None = None, environ: Mapping[str, str] | None = None
 ) -> str:
-    """Submit with ``sbatch --parsable``; returns the job id. The URL travels in the env only."""
+    """Submit with ``sbatch --parsable``; returns the job id.
+
+    The URL travels in sbatch's environment only (which it hands on to the tasks), never in its
+    arguments.
+    """
     sbatch = shutil.which("sbatch")
     if sbatch is None:
         raise UsageError(

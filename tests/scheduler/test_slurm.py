@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ablate.errors import UsageError
-from ablate.scheduler.slurm import render_sbatch, submit_sbatch, write_sbatch
+from ablate.scheduler.slurm import ablate_executable, render_sbatch, submit_sbatch, write_sbatch
 
 STUDY = Path("studies/fusion.yaml")
 PG = "postgresql+psycopg://alice:s3cret@db.lab:5432/ablate"
@@ -59,10 +61,44 @@ def test_the_password_never_enters_the_script():
     assert "s3cret" not in script
     assert "postgresql+psycopg://alice:***@db.lab:5432/ablate" in script  # for the reader
     assert 'export ABLATE_STORAGE="${ABLATE_STORAGE:?' in script
-    assert (
-        'exec ablate run studies/fusion.yaml --storage "$ABLATE_STORAGE" --no-live --gpus auto)'
-        in script
+    ablate = shlex.join(ablate_executable())
+    assert f"exec {ablate} run studies/fusion.yaml --no-live --gpus auto)" in script
+
+
+def _command_lines(script: str) -> list[str]:
+    """The lines that run something (a comment or an assignment starts no process)."""
+    return [
+        line
+        for line in script.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "export ABLATE_STORAGE="))
+    ]
+
+
+@pytest.mark.parametrize("url", [PG, "postgresql+psycopg://alice@db.lab/ablate"])
+def test_the_storage_url_is_on_no_command_line(url):
+    """ps on a shared node shows every argument: the URL travels in $ABLATE_STORAGE only."""
+    script = render(storage_url=url)
+    for line in _command_lines(script):
+        assert url not in line and "db.lab" not in line, line
+        assert "ABLATE_STORAGE" not in line or line.strip() == 'case "$ABLATE_STORAGE" in', line
+    assert "--storage" not in script
+
+
+def test_the_script_runs_this_ablate_by_absolute_path(tmp_path):
+    venv = tmp_path / "venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)  # a virtualenv's python is a symlink
+    assert ablate_executable(str(venv / "python")) == [str(venv / "python"), "-m", "ablate"]
+    script = render(python=str(venv / "python"))
+    assert f"exec {venv}/python -m ablate run studies/fusion.yaml" in script
+    (venv / "ablate").write_text("#!/bin/sh\n")
+    (venv / "ablate").chmod(0o755)
+    assert ablate_executable(str(venv / "python")) == [str(venv / "ablate")]
+    assert f"exec {venv}/ablate run studies/fusion.yaml --no-live" in render(
+        python=str(venv / "python")
     )
+    # The ablate running these tests: the one installed in this virtualenv.
+    assert ablate_executable() == [str(Path(sys.executable).parent / "ablate")]
 
 
 def test_password_less_url_is_written_as_is():
@@ -107,6 +143,27 @@ def test_script_is_valid_bash_and_saved_for_the_record(tmp_path):
     )
     assert path == tmp_path / "runs" / "fusion" / "slurm-20261120-090000.sbatch"
     subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+FAKE_SBATCH = """\
+#!/bin/sh
+printf '%s\\n' "$@" > "$(dirname "$0")/argv"
+printf '%s' "$ABLATE_STORAGE" > "$(dirname "$0")/storage"
+echo "4242;cluster"
+"""
+
+
+def test_submit_passes_the_url_in_the_environment_only(tmp_path, monkeypatch):
+    (tmp_path / "sbatch").write_text(FAKE_SBATCH)
+    (tmp_path / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    job_id = submit_sbatch(tmp_path / "x.sbatch", storage_url=PG)
+    assert job_id == "4242"
+    assert (tmp_path / "argv").read_text().splitlines() == [
+        "--parsable",
+        str(tmp_path / "x.sbatch"),
+    ]
+    assert (tmp_path / "storage").read_text() == PG
 
 
 def test_submit_without_sbatch(tmp_path, monkeypatch):
@@ -235,7 +292,8 @@ def test_cli_writes_the_script_under_runs(workdir):
     assert {"--array=0-2", "--gres=gpu:2", "--qos=high", "--time=2:00:00"} <= set(
         sbatch_lines(script)
     )
-    assert "exec ablate run tiny.yaml --storage" in script
+    assert f"exec {shlex.join(ablate_executable())} run tiny.yaml --no-live --gpus auto" in script
+    assert "--storage" not in script
 
 
 def test_cli_refuses_sqlite_on_several_nodes(workdir, capsys):
