@@ -91,8 +91,7 @@ def test_dry_run_catches_a_backbone_typo_and_names_a_missing_cache(workdir: Path
     result = _run("run", str(typo), "--dry-run")
     assert result.exit_code == 2
     assert " ".join(result.output.split()).startswith(
-        "error: Unknown timm backbone 'resnet_18' at model.image.backbone; did you mean "
-        "'resnet18'"
+        "error: Unknown timm backbone 'resnet_18' at model.image.backbone; did you mean 'resnet18'"
     )
     fusion = _run("run", str(REPO / "studies" / "fusion.yaml"), "--dry-run")
     assert fusion.exit_code == 0

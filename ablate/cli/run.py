@@ -261,13 +261,17 @@ def _missing_caches(spec: StudySpec) -> list[str]:
 def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | None]:
     """Run keys of the study's complete runs, and how the file differs from what last ran."""
     from ablate.db import has_schema, make_engine, sqlite_path
+    from ablate.errors import NotFoundError
     from ablate.scheduler.status import stored_study
     from ablate.spec import compare_study
 
     path = sqlite_path(url)
     if path is not None and not path.exists():
         return set(), None
-    engine = make_engine(url, create=False)
+    try:
+        engine = make_engine(url, create=False)
+    except NotFoundError:  # e.g. an empty file left by a kill during creation: nothing ran
+        return set(), None
     if not has_schema(engine):
         return set(), None
     stored = stored_study(engine, spec.name)

@@ -35,7 +35,7 @@ from ablate.errors import UsageError
 from ablate.scheduler import _ledger
 from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study, sample_trial
 from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
-from ablate.scheduler._provenance import git_commit, hostname, package_versions
+from ablate.scheduler._provenance import hostname, package_versions, user_code
 from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
@@ -248,8 +248,9 @@ class StudyRunner:
                 pid=os.getpid(),
                 device=slot.label,
                 versions=package_versions(),
-                git_commit=git_commit(),
+                git_commit=user_code(Path(self._spec_path)),
                 batch_size=config.train.batch_size,
+                threads=slot.threads,
                 log_path=str(log_path),
             )
             if row_id is None:  # another process claimed it first

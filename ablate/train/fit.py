@@ -163,6 +163,13 @@ def fit(
         )
         for item in history:
             report.epoch(EpochReport(**item), replayed=True)
+        trained_with = state.get("threads")
+        if trained_with is not None and trained_with != torch.get_num_threads():
+            report.note(
+                f"resumed with {torch.get_num_threads()} torch thread(s), trained so far with "
+                f"{trained_with}: on a CPU the last digits of its numbers can differ from an "
+                "uninterrupted run's (use the same --threads-per-slot for identical numbers)"
+            )
     if flops is None:
         flops = _flops_or_none(trial.model, config.data.image_size)
 
@@ -207,6 +214,7 @@ def fit(
                     "best": best,
                     "history": history,
                     "flops": flops,
+                    "threads": torch.get_num_threads(),
                 },
             )
         report.epoch(epoch_report, replayed=False)

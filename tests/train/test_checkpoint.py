@@ -51,3 +51,23 @@ def test_load_names_the_damaged_file(tmp_path: Path) -> None:
     with pytest.raises(DamagedCheckpoint) as caught:
         load_checkpoint(path)
     assert caught.value.path == path and not path.exists() and caught.value.set_aside.exists()
+
+
+def test_resume_under_another_thread_count_is_told(tmp_path: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    checkpoint = tmp_path / "t.pt"
+    try:
+        torch.set_num_threads(1)
+        _fit(tmp_path, checkpoint, NullReporter())
+        torch.set_num_threads(2)
+        report = NullReporter()
+        _fit(tmp_path, checkpoint, report)  # resumes (at its end) with 2 threads
+    finally:
+        torch.set_num_threads(before)
+    assert report.notes == [
+        "resumed with 2 torch thread(s), trained so far with 1: on a CPU the last digits of "
+        "its numbers can differ from an uninterrupted run's (use the same --threads-per-slot "
+        "for identical numbers)"
+    ]
