@@ -17,6 +17,7 @@ from ablate.errors import UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+STUDY_STATES = ("complete", "running", "interrupted", "failed", "pruned")  # then any others
 STUDY_HELP = "Study name, as in the study file's 'name:' (see 'ablate studies')."
 
 
@@ -30,7 +31,8 @@ def _engine(storage: str | None) -> Engine:
 def studies_command(
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
 ) -> None:
-    """List the studies in the results database: kind, trials by state, last update."""
+    """List the studies in the results database: kind, trials by state (interrupted and any
+    other state included), and the time of the last trial activity."""
     from rich.table import Table
 
     from ablate.db import list_studies
@@ -39,11 +41,13 @@ def studies_command(
     if not summaries:
         console.print("The results database holds no studies yet: run 'ablate run STUDY.yaml'.")
         return
+    states = [*STUDY_STATES]
+    states += sorted({k for s in summaries for k in s.counts} - set(STUDY_STATES))
     table = Table(title="Studies")
-    for title in ("name", "kind", "complete", "running", "failed", "pruned", "updated (UTC)"):
+    for title in ("name", "kind", *states, "last activity (UTC)"):
         table.add_column(title, justify="left" if title in ("name", "kind") else "right")
     for s in summaries:
-        counts = [str(s.counts.get(k, 0)) for k in ("complete", "running", "failed", "pruned")]
+        counts = [str(s.counts.get(k, 0)) for k in states]
         table.add_row(s.name, s.kind, *counts, f"{s.updated_at:%Y-%m-%d %H:%M}")
     console.print(table)
 
@@ -121,10 +125,10 @@ def plot_command(
     """Figures for slides: confusion matrices (counts and row-normalised, summed over seeds),
     validation curves (mean ± std over seeds), the loss-weight landscape of a search study,
     parameter importances."""
-    from ablate.report import PLOT_KINDS, plot
+    from ablate.report import PLOT_KINDS, plot, unknown_plot
 
     if kind not in PLOT_KINDS:
-        raise UsageError(f"Unknown plot '{kind}'; use one of: {', '.join(PLOT_KINDS)}.")
+        raise UsageError(unknown_plot(kind))
     engine = _engine(storage)
     paths = plot(kind, engine, study, out_dir=out, split=split, cells=tuple(cell or ()), fmt=fmt)
     if not paths:

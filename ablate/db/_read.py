@@ -59,21 +59,31 @@ def get_study(engine: Engine, name: str) -> StudyRecord:
 
 
 def list_studies(engine: Engine) -> list[StudySummary]:
+    """Every study with its trials counted by state (all states, interrupted included);
+    ``updated_at`` is the last trial activity (a start, heartbeat or end), or the time the
+    study was written when it has no trial yet."""
+    t = TrialRow
     with Session(engine) as session:
         counts: dict[int, Counter[str]] = {}
         for study_id, state, n in session.execute(
-            select(TrialRow.study_id, TrialRow.state, func.count()).group_by(
-                TrialRow.study_id, TrialRow.state
-            )
+            select(t.study_id, t.state, func.count()).group_by(t.study_id, t.state)
         ):
             counts.setdefault(study_id, Counter())[state] = n
+        last: dict[int, datetime] = {}
+        activity = (func.max(t.started_at), func.max(t.heartbeat_at), func.max(t.finished_at))
+        for study_id, *times in session.execute(
+            select(t.study_id, *activity).group_by(t.study_id)
+        ):
+            known = [time for time in times if time is not None]
+            if known:
+                last[study_id] = max(known)
         return [
             StudySummary(
                 name=row.name,
                 kind=row.kind,
                 description=row.description,
                 counts=dict(counts.get(row.id, Counter())),
-                updated_at=row.updated_at,
+                updated_at=last.get(row.id, row.updated_at),
             )
             for row in session.scalars(select(StudyRow).order_by(StudyRow.name))
         ]
@@ -277,6 +287,26 @@ def result_values(engine: Engine, name: str, *, split: str) -> dict[int, ResultV
             .where(TrialRow.study_id == study.id, TrialRow.state == "complete", r.split == split)
         )
         return {row[0]: ResultValues(*row) for row in rows}
+
+
+@dataclass(frozen=True)
+class TrialCost:
+    """Size and compute of one complete trial's model (None where it was not counted)."""
+
+    trial_id: int
+    n_params: int | None
+    flops: float | None  # forward FLOPs per sample (a multiply-add counts 2)
+
+
+def trial_costs(engine: Engine, name: str) -> dict[int, TrialCost]:
+    """Parameter count and FLOPs of every complete trial of a study, by trial id."""
+    t = TrialRow
+    with Session(engine) as session:
+        study = _study_row(session, name)
+        rows = session.execute(
+            select(t.id, t.n_params, t.flops).where(t.study_id == study.id, t.state == "complete")
+        )
+        return {row[0]: TrialCost(*row) for row in rows}
 
 
 def study_class_accuracy(engine: Engine, name: str, *, split: str) -> dict[int, list[float]]:

@@ -35,6 +35,7 @@ _LAZY = {
     "plot_curves": "ablate.report._plots",
     "plot_importance": "ablate.report._plots",
     "plot_weights": "ablate.report._plots",
+    "unknown_plot": "ablate.report._plots",
     "FIGURE_FORMATS": "ablate.report._figures",
     "write_deck": "ablate.report._deck",
     "write_markdown_report": "ablate.report._markdown_report",

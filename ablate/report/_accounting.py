@@ -66,7 +66,25 @@ def accounting_notes(data: StudyData) -> list[str]:
         notes.append(f"Retried, then complete (counted once): {named}.")
     if data.spec.kind == "grid":
         notes.extend(_not_started(data))
+    notes.extend(_earlier_versions(data))
     return notes
+
+
+def _earlier_versions(data: StudyData) -> list[str]:
+    """Runs of earlier versions of the study (other fixed settings): kept, never mixed in."""
+    if not data.earlier:
+        return []
+    finished = sum(r.state == "complete" for r in data.earlier)
+    other = len(data.earlier) - finished
+    verb = "is" if finished + other == 1 else "are"
+    if other:
+        counted = f"{finished} finished and {other} unfinished run{'s' * (other > 1)}"
+    else:
+        counted = f"{finished} finished run{'s' * (finished > 1)}"
+    return [
+        f"{counted} from earlier versions of this study (other settings) {verb} kept in the "
+        "database and not shown."
+    ]
 
 
 def _not_started(data: StudyData) -> list[str]:

@@ -1,5 +1,10 @@
 """Reading one study into what tables and figures need: its spec, its cells in grid order,
-the complete result of each (cell, seed), and an honest account of every run that is not."""
+the complete result of each (cell, seed), and an honest account of every run that is not.
+
+A grid study shows only its current version: the runs of the stored spec (by run_key). Runs
+of earlier versions (another ``train.lr``, another ``train.epochs``…) stay in the database but
+are set apart in ``StudyData.earlier``, so that no table averages two versions in one row.
+Search studies keep every run (the runner refuses a changed search)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from sqlalchemy import Engine
 
 from ablate.db import StudyRecord, TrialOutcome, get_study, trial_outcomes
 from ablate.errors import StorageError
-from ablate.spec import StudySpec, cell_key, grid_cells
+from ablate.spec import StudySpec, cell_key, grid_cells, grid_trials
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,9 @@ class StudyData:
     record: StudyRecord
     spec: StudySpec
     cells: tuple[dict[str, Any], ...]  # grid order, then cells found only in the database
-    runs: tuple[Run, ...]
-    trials: tuple[TrialOutcome, ...]
+    runs: tuple[Run, ...]  # of the current version only
+    trials: tuple[TrialOutcome, ...]  # attempts of those runs
+    earlier: tuple[Run, ...] = ()  # runs of earlier versions of a grid study, not shown
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -83,13 +89,78 @@ def load_study_data(engine: Engine, name: str) -> StudyData:
         Run(cell_key=group[0].cell_key, seed=group[0].seed, attempts=tuple(group))
         for group in attempts.values()
     )
+    earlier: tuple[Run, ...] = ()
+    if spec.search is None:
+        current = {config.run_key for config in grid_trials(spec)}
+        earlier = tuple(r for r in runs if r.final.run_key not in current)
+        runs = tuple(r for r in runs if r.final.run_key in current)
+        trials = [t for t in trials if t.run_key in current]
     cells = list(grid_cells(spec))
     known = {cell_key(c) for c in cells}
     for run in runs:
         if run.cell_key not in known:
             known.add(run.cell_key)
             cells.append(json.loads(run.cell_key))
-    return StudyData(record, spec, tuple(cells), runs, tuple(trials))
+    return StudyData(record, spec, tuple(cells), runs, tuple(trials), earlier)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a figure or per-class row shows for one cell: every complete seed of a grid cell,
+    or the best trial by the objective of a search study (ranking, not averaging)."""
+
+    cell: dict[str, Any]
+    label: str  # 'fusion=sum (n=3)' or 'best trial by val_accuracy: trial 17 (a=0.31)'
+    trials: tuple[TrialOutcome, ...]
+
+
+def best_trials(
+    data: StudyData, *, cell: dict[str, Any] | None = None, top: int | None = None
+) -> list[TrialOutcome]:
+    """Complete trials (of ``cell``, if given) best first by the study's validation objective
+    (ties: the lower trial number)."""
+    key = None if cell is None else cell_key(cell)
+    complete = [
+        r.final
+        for r in data.runs
+        if r.state == "complete"
+        and r.final.objective is not None
+        and (key is None or r.cell_key == key)
+    ]
+    sign = -1.0 if data.spec.objective.direction == "maximize" else 1.0
+    ranked = sorted(complete, key=lambda t: (sign * t.objective, t.number))  # type: ignore[operator]
+    return ranked if top is None else ranked[:top]
+
+
+def best_label(data: StudyData, trial: TrialOutcome, cell: dict[str, Any]) -> str:
+    """'best trial by val_accuracy: trial 17 (deep_supervision=0.31, distillation=0.12)'."""
+    where = f"{cell_label(cell, factors=data.factors)}: " if data.factors else ""
+    return f"{where}best trial by {data.spec.objective.metric}: {trial_text(data, trial)}"
+
+
+def trial_text(data: StudyData, trial: TrialOutcome) -> str:
+    """'trial 17 (deep_supervision=0.31, distillation=0.12)'."""
+    params = data.spec.search.params if data.spec.search else {}
+    names = short_names(tuple(params))
+    values = ", ".join(f"{names[p]}={format_value(trial.params.get(p))}" for p in params)
+    return f"trial {trial.number}" + (f" ({values})" if values else "")
+
+
+def shown_cells(data: StudyData, cells: list[dict[str, Any]] | None = None) -> list[Shown]:
+    """Per cell (grid order, or ``cells``): the trials its figure or per-class row shows;
+    cells with nothing complete are left out."""
+    complete = data.complete()
+    out = []
+    for cell in data.cells if cells is None else cells:
+        if data.spec.search is None:
+            trials = tuple(complete.get(cell_key(cell), {}).values())
+            label = f"{cell_label(cell, factors=data.factors)} (n={len(trials)})"
+        else:
+            trials = tuple(best_trials(data, cell=cell, top=1))
+            label = best_label(data, trials[0], cell) if trials else ""
+        if trials:
+            out.append(Shown(cell, label, trials))
+    return out
 
 
 def short_names(factors: tuple[str, ...]) -> dict[str, str]:

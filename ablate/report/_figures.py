@@ -3,7 +3,6 @@ state), one seaborn style for all."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +14,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ablate.errors import UsageError
-from ablate.report._collect import StudyData, cell_label, format_value, short_names
-from ablate.spec import CLASS_NAMES, cell_key
+from ablate.report._collect import Shown, StudyData, cell_label, format_value, short_names
+from ablate.spec import CLASS_NAMES
 
 FIGURE_FORMATS = ("png", "pdf")
 DPI = 150  # 10 in wide → 1500 px: sharp on a 16:9 slide
 SLIDE_SIZE = (10.0, 5.6)
+EMBED_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42}
 
 
 @contextmanager
@@ -42,19 +42,19 @@ def save(figure: Figure, out_dir: Path, stem: str, fmt: str) -> Path:
         raise UsageError(
             f"Unknown figure format '{fmt}'; use one of: {', '.join(FIGURE_FORMATS)}."
         )
+    import matplotlib
+
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{slug(stem)}.{fmt}"
-    figure.savefig(path, dpi=DPI, format=fmt)
+    # TrueType (42), not Type 3, fonts in PDFs: IEEE PDF eXpress rejects Type 3. A context,
+    # so that the rcParams of the caller's process are left as they were.
+    with matplotlib.rc_context(EMBED_FONTS):
+        figure.savefig(path, dpi=DPI, format=fmt)
     return path
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "figure"
-
-
-def short_class(name: str) -> str:
-    word = name.split()[0]
-    return word if len(word) <= 7 else word[:6] + "."
 
 
 def select_cells(data: StudyData, filters: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -79,17 +79,21 @@ def select_cells(data: StudyData, filters: tuple[str, ...]) -> list[dict[str, An
     return cells
 
 
-def summed_confusion(data: StudyData, matrices: dict[int, list[list[int]]], cell: dict) -> Any:
-    trials = data.complete().get(cell_key(cell), {}).values()
-    found = [np.asarray(matrices[t.id]) for t in trials if t.id in matrices]
+def summed_confusion(matrices: dict[int, list[list[int]]], shown: Shown) -> tuple[Any, int]:
+    """The confusion matrix summed over the shown trials, and how many had one."""
+    found = [np.asarray(matrices[t.id]) for t in shown.trials if t.id in matrices]
     return (sum(found), len(found)) if found else (None, 0)
 
 
-def confusion_axes(ax: Any, matrix: Any, *, normalise: bool, compact: bool = False) -> None:
+def confusion_axes(
+    ax: Any, matrix: Any, *, normalise: bool, compact: bool = False, y_labels: bool = True
+) -> None:
+    """A heatmap with the full class names (never abbreviated): rotated x labels, and smaller
+    text when ``compact`` (several matrices side by side)."""
     import seaborn as sns
 
     size = matrix.shape[0]
-    labels = [short_class(n) for n in CLASS_NAMES[:size]] if compact else list(CLASS_NAMES[:size])
+    labels = list(CLASS_NAMES[:size])
     if normalise:
         totals = matrix.sum(axis=1, keepdims=True)
         values = np.divide(
@@ -99,18 +103,26 @@ def confusion_axes(ax: Any, matrix: Any, *, normalise: bool, compact: bool = Fal
         annot, fmt, vmax = values, ".0f", 100.0
     else:
         values, annot, fmt, vmax = matrix, matrix, "d", None
+    text = 7 if compact else 8
     sns.heatmap(
         values, ax=ax, annot=annot, fmt=fmt, cmap="Blues", vmin=0.0, vmax=vmax, cbar=not compact,
-        square=True, xticklabels=labels, yticklabels=labels,
-        annot_kws={"fontsize": 6 if compact else 8},
+        square=True, xticklabels=labels, yticklabels=labels if y_labels else False,
+        annot_kws={"fontsize": text},
     )  # fmt: skip
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel("predicted", fontsize=text + 1)
+    ax.set_ylabel("true" if y_labels else "", fontsize=text + 1)
     ax.set_xticklabels(labels, rotation=45, ha="right", rotation_mode="anchor")
-    ax.tick_params(axis="x", labelsize=6 if compact else 8)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=6 if compact else 8)
+    ax.tick_params(axis="x", labelsize=text)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=text)
 
 
-def grid_shape(n: int, *, max_cols: int = 4) -> tuple[int, int]:
-    cols = min(max_cols, max(1, n))
-    return math.ceil(n / cols), cols
+def fit_title(text: str, width_in: float, size: float) -> str:
+    """``text`` wrapped to the figure's width (a figure clips a title wider than itself)."""
+    import textwrap
+
+    chars = max(20, int(0.9 * width_in * 72 / (0.6 * size)))
+    return textwrap.fill(text, chars)
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

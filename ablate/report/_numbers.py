@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 DASH = "—"
+UNDEFINED = "undef."  # a test without a defined p-value (e.g. zero variance)
 METRICS = ("accuracy", "kappa", "macro_f1")
 METRIC_TITLES = {"accuracy": "Accuracy", "kappa": "Kappa", "macro_f1": "Macro-F1"}
 

@@ -7,7 +7,14 @@ from sqlalchemy import Engine
 from ablate.db import study_class_accuracy
 from ablate.report._ablation import check_choices
 from ablate.report._accounting import accounting_notes
-from ablate.report._collect import cell_label, format_value, load_study_data, short_names
+from ablate.report._collect import (
+    cell_label,
+    format_value,
+    load_study_data,
+    short_names,
+    shown_cells,
+    trial_text,
+)
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import mean_std, pct
 from ablate.report._stats import spread
@@ -19,7 +26,6 @@ def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table
     check_choices(split, ())
     data = load_study_data(engine, study)
     by_trial = study_class_accuracy(engine, study, split=split)
-    complete = data.complete()
     names = short_names(data.factors)
     columns = [Column(f, names[f], (f,), numeric=False) for f in data.factors] or [
         Column("cell", "Cell", ("cell",), numeric=False)
@@ -30,11 +36,17 @@ def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table
         Column(slug, name, (f"{slug}_mean", f"{slug}_std"))
         for slug, name in zip(slugs, CLASS_NAMES, strict=True)
     ]
+    search = data.spec.search is not None
+    if search and not data.factors:
+        title = f"Best trial by {data.spec.objective.metric}"
+        columns[0] = Column("cell", title, ("cell",), numeric=False)
+    shown = {cell_key(s.cell): s for s in shown_cells(data)}
     rows: list[list[Cell]] = []
     for cell in data.cells:
-        trials = [t for t in complete.get(cell_key(cell), {}).values() if t.id in by_trial]
+        found = shown.get(cell_key(cell))
+        trials = [t for t in (found.trials if found else ()) if t.id in by_trial]
         row = [Cell(format_value(cell.get(f)), (cell.get(f),)) for f in data.factors] or [
-            Cell.plain(cell_label(cell))
+            Cell.plain(trial_text(data, found.trials[0]) if search and found else cell_label(cell))
         ]
         row.append(Cell(str(len(trials)), (len(trials),)))
         for index in range(len(CLASS_NAMES)):
@@ -50,10 +62,16 @@ def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table
             for r in rows:
                 if r[index].numbers[0] is not None and pct(r[index].numbers[0]) == best:
                     r[index] = Cell(r[index].text, r[index].numbers, bold=True)
+    how = (
+        f"of the best trial by {data.spec.objective.metric}" if search else "mean ± std over seeds"
+    )
+    legend = "Per-class accuracy is the recall of each class; best mean per class in bold."
+    if search:
+        legend += f" A search study shows its best trial by {data.spec.objective.metric}."
     return Table(
-        title=f"{study}: per-class accuracy on the {split} split, mean ± std over seeds (%)",
+        title=f"{study}: per-class accuracy on the {split} split, {how} (%)",
         columns=tuple(columns),
         sections=(Section(tuple(tuple(r) for r in rows)),),
         footnotes=tuple(accounting_notes(data)),
-        legend=("Per-class accuracy is the recall of each class; best mean per class in bold.",),
+        legend=(legend,),
     )

@@ -4,6 +4,7 @@ a search study, and parameter importances. Each returns the paths it wrote."""
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,17 @@ from sqlalchemy import Engine
 
 from ablate.db import study_confusion, study_epochs
 from ablate.errors import UsageError
-from ablate.report._collect import cell_label, load_study_data, short_names
+from ablate.report._collect import (
+    StudyData,
+    cell_label,
+    load_study_data,
+    short_names,
+    shown_cells,
+)
 from ablate.report._figures import (
+    chunks,
     confusion_axes,
-    grid_shape,
+    fit_title,
     new_figure,
     save,
     select_cells,
@@ -23,32 +31,41 @@ from ablate.report._figures import (
     summed_confusion,
 )
 from ablate.report._importance import param_importances
-from ablate.spec import cell_key
+from ablate.spec._names import suggest
 
 PLOT_KINDS = ("confusion", "curves", "weights", "importance")
+OVERVIEW_PER_FIGURE = 4  # confusion matrices per overview figure (per slide)
+
+
+def _spread_words(data: StudyData, n: int) -> str:
+    """How the shown trials were combined, for titles."""
+    if data.spec.search is not None:
+        return "the best trial"
+    return f"summed over {n} seed{'s' * (n != 1)}"
 
 
 def plot_confusion(
     engine: Engine, study: str, *, out_dir: Path, split: str = "test",
     cells: tuple[str, ...] = (), fmt: str = "png",
 ) -> list[Path]:  # fmt: skip
-    """Per cell: counts and row-normalised matrices summed over seeds, side by side."""
+    """Per cell: counts and row-normalised matrices summed over seeds (a search study: of its
+    best trial by the objective), side by side."""
     data = load_study_data(engine, study)
     matrices = study_confusion(engine, study, split=split)
     paths = []
     with slide_style():
-        for cell in select_cells(data, cells):
-            matrix, n = summed_confusion(data, matrices, cell)
+        for shown in shown_cells(data, select_cells(data, cells)):
+            matrix, n = summed_confusion(matrices, shown)
             if matrix is None:
                 continue
-            figure = new_figure((13.0, 5.8))
+            figure = new_figure((13.0, 6.4))
             left, right = figure.subplots(1, 2)
             confusion_axes(left, matrix, normalise=False)
             confusion_axes(right, matrix, normalise=True)
             left.set_title("counts")
             right.set_title("row-normalised (% of true class)")
-            label = cell_label(cell, factors=data.factors)
-            figure.suptitle(f"{study} · {label} · {split} split, summed over {n} seed(s)")
+            figure.suptitle(f"{study} · {shown.label}\n{split} split, {_spread_words(data, n)}")
+            label = cell_label(shown.cell, factors=data.factors)
             paths.append(save(figure, out_dir, f"{study}_confusion_{label}", fmt))
     return paths
 
@@ -56,40 +73,47 @@ def plot_confusion(
 def plot_confusion_overview(
     engine: Engine, study: str, *, out_dir: Path, split: str = "test", fmt: str = "png"
 ) -> list[Path]:
-    """All cells' row-normalised matrices in one figure (one slide)."""
+    """The cells' row-normalised matrices, at most ``OVERVIEW_PER_FIGURE`` per figure (one
+    slide each), so that a large study stays readable."""
     data = load_study_data(engine, study)
     matrices = study_confusion(engine, study, split=split)
-    found = [(c, *summed_confusion(data, matrices, c)) for c in data.cells]
+    found = [(s, *summed_confusion(matrices, s)) for s in shown_cells(data)]
     found = [f for f in found if f[1] is not None]
-    if not found:
-        return []
-    rows, cols = grid_shape(len(found))
+    parts = chunks(found, OVERVIEW_PER_FIGURE)
+    paths = []
+    how = "best trial" if data.spec.search is not None else "summed over seeds"
+    # one size for all parts of a study, so that every slide shows the matrices alike
+    columns = min(OVERVIEW_PER_FIGURE, max(1, len(found)))
+    size = (max(6.0, 3.1 * columns + 0.8), 5.6)
     with slide_style():
-        figure = new_figure((3.2 * cols + 0.5, 3.2 * rows + 0.6))
-        axes = np.atleast_1d(figure.subplots(rows, cols)).ravel()
-        for ax, (cell, matrix, n) in zip(axes, found, strict=False):
-            confusion_axes(ax, matrix, normalise=True, compact=True)
-            ax.set_title(f"{cell_label(cell, factors=data.factors)} (n={n})", fontsize=9)
-        for ax in axes[len(found) :]:
-            ax.set_visible(False)
-        figure.suptitle(f"{study}: row-normalised confusion (%), {split} split, summed over seeds")
-        return [save(figure, out_dir, f"{study}_confusion_overview", fmt)]
+        for number, part in enumerate(parts, start=1):
+            figure = new_figure(size)
+            axes = np.atleast_1d(figure.subplots(1, columns)).ravel()
+            for index, (ax, (shown, matrix, _n)) in enumerate(zip(axes, part, strict=False)):
+                confusion_axes(ax, matrix, normalise=True, compact=True, y_labels=index == 0)
+                ax.set_title(textwrap.fill(shown.label, 34), fontsize=9)
+            for ax in axes[len(part) :]:
+                ax.set_visible(False)
+            title = f"{study}: row-normalised confusion (%), {split} split, {how}"
+            figure.suptitle(fit_title(title, size[0], 12), fontsize=12)
+            stem = f"{study}_confusion_overview" + (f"_{number}" if len(parts) > 1 else "")
+            paths.append(save(figure, out_dir, stem, fmt))
+    return paths
 
 
 def plot_curves(
     engine: Engine, study: str, *, out_dir: Path, cells: tuple[str, ...] = (), fmt: str = "png"
 ) -> list[Path]:
-    """Validation accuracy per epoch: mean over seeds with a ±std band, one line per cell."""
+    """Validation accuracy per epoch: mean over seeds with a ±std band, one line per cell (a
+    search study: its best trial by the objective)."""
     data = load_study_data(engine, study)
     history = study_epochs(engine, study)
-    complete = data.complete()
     with slide_style():
         figure = new_figure()
         ax = figure.subplots()
         drawn = 0
-        for cell in select_cells(data, cells):
-            curves = [history[t.id] for t in complete.get(cell_key(cell), {}).values()
-                      if t.id in history]  # fmt: skip
+        for shown in shown_cells(data, select_cells(data, cells)):
+            curves = [history[t.id] for t in shown.trials if t.id in history]
             if not curves:
                 continue
             length = max(len(c) for c in curves)
@@ -99,8 +123,7 @@ def plot_curves(
             mean = np.nanmean(grid, axis=0)
             std = np.nan_to_num(np.nanstd(grid, axis=0, ddof=1)) if len(curves) > 1 else 0 * mean
             epochs = np.arange(1, length + 1)
-            label = f"{cell_label(cell, factors=data.factors)} (n={len(curves)})"
-            (line,) = ax.plot(epochs, mean, label=label, linewidth=2)
+            (line,) = ax.plot(epochs, mean, label=textwrap.fill(shown.label, 40), linewidth=2)
             ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
             drawn += 1
         if not drawn:
@@ -108,8 +131,12 @@ def plot_curves(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation accuracy (%)")
-        ax.set_title(f"{study}: validation accuracy, mean ± std over seeds")
-        ax.legend(loc="lower right", fontsize=8)
+        if data.spec.search is not None:
+            ax.set_title(f"{study}: validation accuracy of the best trial")
+        else:
+            ax.set_title(f"{study}: validation accuracy, mean ± std over seeds")
+        # outside the axes, so that no curve is hidden under it however many cells there are
+        figure.legend(loc="outside right upper", fontsize=8, ncols=1 + (drawn > 16))
         return [save(figure, out_dir, f"{study}_curves", fmt)]
 
 
@@ -163,6 +190,12 @@ def plot_weights(
 
 
 def plot_importance(engine: Engine, study: str, *, out_dir: Path, fmt: str = "png") -> list[Path]:
+    data = load_study_data(engine, study)
+    if data.spec.search is None:
+        raise UsageError(
+            f"Parameter importances need a search study; '{study}' is a grid study (try "
+            "'ablate plot curves' or 'ablate plot confusion')."
+        )
     values = param_importances(engine, study)
     if not values:
         return []
@@ -188,4 +221,15 @@ def plot(kind: str, engine: Engine, study: str, *, out_dir: Path, split: str = "
         return plot_weights(engine, study, out_dir=out_dir, fmt=fmt)
     if kind == "importance":
         return plot_importance(engine, study, out_dir=out_dir, fmt=fmt)
-    raise UsageError(f"Unknown plot '{kind}'; use one of: {', '.join(PLOT_KINDS)}.")
+    raise UsageError(unknown_plot(kind))
+
+
+def unknown_plot(kind: str) -> str:
+    """'Unknown plot 'curve'; did you mean 'curves'? Use one of: …' (the CLI says it too)."""
+    kinds = ", ".join(PLOT_KINDS)
+    hint = suggest(kind, PLOT_KINDS)
+    return (
+        f"Unknown plot '{kind}'{hint} Use one of: {kinds}."
+        if hint
+        else (f"Unknown plot '{kind}'; use one of: {kinds}.")
+    )

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ablate.db import TrialOutcome, result_values
+from ablate.db import result_values
 from ablate.report._ablation import DEFAULT_METRICS, check_choices
 from ablate.report._accounting import accounting_notes
-from ablate.report._collect import StudyData, format_value, load_study_data, short_names
+from ablate.report._collect import best_trials, format_value, load_study_data, short_names
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import DASH, METRIC_TITLES, pct
 
@@ -23,15 +23,6 @@ def _objective_text(metric: str, value: float | None) -> Cell:
     if metric.endswith("loss"):
         return Cell(f"{value:.4f}", (value,))
     return Cell(pct(100.0 * value), (100.0 * value,))
-
-
-def best_trials(data: StudyData, *, top: int = DEFAULT_TOP) -> list[TrialOutcome]:
-    """Complete trials ordered best first by the study's objective (ties: lower number)."""
-    complete = [
-        r.final for r in data.runs if r.state == "complete" and r.final.objective is not None
-    ]
-    sign = -1.0 if data.spec.objective.direction == "maximize" else 1.0
-    return sorted(complete, key=lambda t: (sign * t.objective, t.number))[:top]  # type: ignore[operator]
 
 
 def search_table(

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from ablate.report._ablation import ablation_table
 from ablate.report._collect import load_study_data
-from ablate.report._importance import importance_table
 from ablate.report._model import Table
+from ablate.report._per_class import per_class_table
 from ablate.report._plots import (
     plot_confusion_overview,
     plot_curves,
@@ -35,25 +35,28 @@ def _first(paths: list[Path]) -> Path | None:
 
 
 def study_slides(engine: Engine, study: str, out_dir: Path, *, split: str = "test") -> StudySlides:
+    """Tables (results with parameters and FLOPs, per-class accuracy) and figures (confusion
+    matrices, a few per slide; curves; for a search the landscape and importances)."""
     data = load_study_data(engine, study)
     if data.spec.kind == "search":
         tables = [("best trials", search_table(engine, study, split=split))]
-        importance = importance_table(engine, study)
-        if importance.sections[0].rows:
-            tables.append(("parameter importances", importance))
     else:
-        tables = [("results", ablation_table(engine, study, split=split))]
+        tables = [("results", ablation_table(engine, study, split=split, costs=True))]
+    tables.append((f"per-class accuracy ({split})", per_class_table(engine, study, split=split)))
+    confusion = plot_confusion_overview(engine, study, out_dir=out_dir, split=split)
+    title = f"confusion matrices ({split})"
     figures: list[tuple[str, Path | None]] = [
-        (f"confusion matrices ({split})",
-         _first(plot_confusion_overview(engine, study, out_dir=out_dir, split=split))),
-        ("validation curves", _first(plot_curves(engine, study, out_dir=out_dir))),
-    ]  # fmt: skip
+        (title if len(confusion) < 2 else f"{title} ({i}/{len(confusion)})", path)
+        for i, path in enumerate(confusion, start=1)
+    ] or [(title, None)]
+    figures.append(("validation curves", _first(plot_curves(engine, study, out_dir=out_dir))))
     if data.spec.search is not None:
         numeric = [p for p, s in data.spec.search.params.items() if s.choices is None]
         if len(numeric) >= 2:
             figures.append(
                 ("loss-weight landscape", _first(plot_weights(engine, study, out_dir=out_dir)))
             )
+        # the figure only: the same numbers as a table would say it twice
         figures.append(
             ("parameter importances", _first(plot_importance(engine, study, out_dir=out_dir)))
         )

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ablate.db import EpochValues, SplitMetrics, ensure_schema, make_engine, session_scope, writer
-from ablate.spec import StudySpec, cell_key
+from ablate.spec import StudySpec, cell_key, resolve
 
 
 @dataclass
@@ -31,8 +31,10 @@ class FakeTrial:
     error: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     objective: float | None = None
-    run_key: str | None = None
+    run_key: str | None = None  # default: the run key the runner gives it under the spec
     epochs: int = 3
+    n_params: int = 1000
+    flops: float | None = None
 
 
 def _split(name: str, trial: FakeTrial) -> SplitMetrics:
@@ -52,6 +54,11 @@ def _split(name: str, trial: FakeTrial) -> SplitMetrics:
         class_support=(9,) * 9,
         confusion=confusion,
     )
+
+
+def run_key(spec: StudySpec, trial: FakeTrial) -> str:
+    """The run key ``ablate run`` gives this trial under ``spec`` (its resolved config + seed)."""
+    return resolve(spec, seed=trial.seed, cell=trial.cell, params=trial.params).run_key
 
 
 def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
@@ -75,7 +82,7 @@ def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
                 session,
                 study_id=study_id,
                 number=number,
-                run_key=t.run_key or f"{key}#{t.seed}#{sorted(t.params.items())}",
+                run_key=t.run_key or run_key(spec, t),
                 cell_key=key,
                 cell=t.cell,
                 params=t.params,
@@ -106,8 +113,8 @@ def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
                     best_epoch=t.epochs,
                     objective=t.objective if t.objective is not None else t.accuracy - 0.01,
                     splits=[_split("val", t), _split("test", t)],
-                    n_params=1000,
-                    flops=None,
+                    n_params=t.n_params,
+                    flops=t.flops,
                     batch_size=64,
                 )
             elif t.state != "running":
@@ -253,4 +260,5 @@ def fakes() -> SimpleNamespace:
         search_spec=search_spec,
         search_trials=search_trials,
         require_tool=require_tool,
+        run_key=run_key,
     )

@@ -14,10 +14,15 @@ from sqlalchemy import Engine
 from ablate.db import make_engine
 from ablate.report import Table, ablation_table, per_class_table, render, to_markdown
 
-TOO_FEW_3 = (
-    "n=3 paired seeds: too few for the Wilcoxon signed-rank test to reach p < 0.05; "
-    "no significance claimed."
+TOO_FEW_2 = (
+    "n=2 paired seeds (fusion=max): at least 3 are needed for the † mark; no significance claimed."
 )
+WILCOXON_FLOOR = (
+    "The exact Wilcoxon p cannot go below 2/2^n, so with fewer than 6 paired seeds (here n=2, "
+    "3) it cannot reach 0.05; it is shown for information, the † mark rests on the t-test."
+)
+FUSION_CONCAT = [0.686, 0.690, 0.681]  # = conftest.FUSION_ACC
+FUSION_SUM = [0.692, 0.699, 0.688]
 
 
 def t_test_p(diffs: list[float]) -> float:
@@ -59,7 +64,7 @@ def test_mean_std_delta_and_p_values_match_independent_computation(
     for fusion in ("sum", "max"):
         diffs = [100 * (a - b) for a, b in zip(fakes.FUSION_ACC[fusion], base, strict=False)]
         (delta,) = rows[fusion][3].numbers
-        p_t, p_w = rows[fusion][4].numbers
+        p_t, p_w, _ = rows[fusion][4].numbers
         assert math.isclose(delta, float(np.mean(diffs)), rel_tol=1e-9)
         assert math.isclose(p_t, t_test_p(diffs), rel_tol=1e-9)
         assert math.isclose(p_w, exact_wilcoxon_p(diffs), rel_tol=1e-9)
@@ -67,14 +72,76 @@ def test_mean_std_delta_and_p_values_match_independent_computation(
     assert rows["sum"][4].text == "0.014 / 0.250"
 
 
-def test_no_star_with_three_seeds_and_the_table_says_why(fusion_engine: Engine) -> None:
-    table = ablation_table(fusion_engine, "fusion")
-    assert TOO_FEW_3 in table.footnotes
-    texts = [cell.text for s in table.sections for row in s.rows for cell in row]
-    assert not any("†" in text for text in texts)  # even though the t-test gives p = 0.014
+def test_three_seeds_can_be_marked_and_two_cannot(fusion_engine: Engine) -> None:
+    table = ablation_table(fusion_engine, "fusion", metrics=("accuracy",))
+    rows = rows_by_cell(table)
+    # sum: 3 paired seeds, t-test p = 0.014; the only markable row, so Holm leaves it as is
+    diffs = [100 * (a - b) for a, b in zip(FUSION_SUM, FUSION_CONCAT, strict=True)]
+    assert rows["sum"][3].text == "+0.73†"
+    assert math.isclose(rows["sum"][4].numbers[2], t_test_p(diffs), rel_tol=1e-9)
+    # max: 2 paired seeds (p = 0.060 anyway): never marked, and the footnote says why
+    assert rows["max"][3].text == "-4.20" and rows["max"][4].numbers[2] is None
+    assert TOO_FEW_2 in table.footnotes and WILCOXON_FLOOR in table.footnotes
+    assert (
+        "after Holm correction across the rows of that column, with ≥ 3 paired seeds"
+        in (table.legend[1])
+    )
 
 
-def test_star_only_when_both_tests_agree(fakes: SimpleNamespace, tmp_path: Path) -> None:
+def _three_seed_db(fakes: SimpleNamespace, tmp_path: Path, rows: dict[str, list[float]]):
+    seeds = [0, 1, 2]
+    spec = fakes.fusion_spec(seeds=seeds, grid={"model.fusion": list(rows)}, references=[])
+    trials = [fakes.FakeTrial({"model.fusion": f}, s, accuracy=a)
+              for f, accs in rows.items() for s, a in zip(seeds, accs, strict=False)]  # fmt: skip
+    return make_engine(fakes.build_db(tmp_path / "h.sqlite", spec, trials), create=False)
+
+
+def test_holm_correction_across_the_column(fakes: SimpleNamespace, tmp_path: Path) -> None:
+    base = [0.680, 0.690, 0.700]
+    sum_diffs, max_diffs = [0.010, 0.020, 0.015], [0.012, 0.022, 0.017]
+    engine = _three_seed_db(fakes, tmp_path, {
+        "concat": base,
+        "sum": [b + d for b, d in zip(base, sum_diffs, strict=True)],
+        "max": [b + d for b, d in zip(base, max_diffs, strict=True)],
+    })  # fmt: skip
+    rows = rows_by_cell(ablation_table(engine, "fusion", metrics=("accuracy",)))
+    p_sum = t_test_p([100 * d for d in sum_diffs])  # 0.035
+    p_max = t_test_p([100 * d for d in max_diffs])  # 0.028
+    assert 0.025 < p_max < p_sum < 0.05  # each alone would be marked
+    p_t, _, p_holm = rows["max"][4].numbers
+    assert math.isclose(p_t, p_max, rel_tol=1e-6)
+    assert math.isclose(p_holm, 2 * p_max, rel_tol=1e-6)  # the smaller of 2: times 2
+    assert math.isclose(rows["sum"][4].numbers[2], max(2 * p_max, p_sum), rel_tol=1e-6)
+    assert not rows["sum"][3].text.endswith("†") and not rows["max"][3].text.endswith("†")
+
+
+def test_undefined_tests_print_as_undefined(fakes: SimpleNamespace, tmp_path: Path) -> None:
+    engine = _three_seed_db(fakes, tmp_path, {
+        "concat": [0.68, 0.69],
+        "sum": [0.70, 0.71],  # +2.00 on both seeds: zero variance
+        "max": [0.68, 0.69],  # identical to the baseline
+    })  # fmt: skip
+    table = ablation_table(engine, "fusion", metrics=("accuracy",))
+    rows = rows_by_cell(table)
+    assert [c.text for c in rows["sum"][3:5]] == ["+2.00", "undef. / 0.500"]
+    assert [c.text for c in rows["max"][3:5]] == ["+0.00", "undef. / undef."]
+    assert rows["sum"][4].numbers == (None, 0.5, None)
+    assert (
+        "t-test undef. (fusion=sum, Accuracy; fusion=max, Accuracy): the paired differences "
+        "to the baseline are identical on every seed (zero variance), so the t statistic has "
+        "no finite value; no significance claimed."
+    ) in table.footnotes
+    assert (
+        "Wilcoxon undef. (fusion=max, Accuracy): every paired difference is zero, so there is "
+        "nothing to rank."
+    ) in table.footnotes
+    assert (
+        "n=2 paired seeds (fusion=sum; fusion=max): at least 3 are needed for the † mark; "
+        "no significance claimed."
+    ) in table.footnotes
+
+
+def test_six_seeds_wilcoxon_shown_t_test_decides(fakes: SimpleNamespace, tmp_path: Path) -> None:
     seeds = list(range(6))
     base = [0.680, 0.684, 0.679, 0.690, 0.686, 0.681]
     better = [b + 0.01 + 0.001 * s for s, b in enumerate(base)]  # all six differences > 0
@@ -84,14 +151,17 @@ def test_star_only_when_both_tests_agree(fakes: SimpleNamespace, tmp_path: Path)
               for f, accs in (("concat", base), ("sum", better), ("max", mixed))
               for s, a in zip(seeds, accs, strict=True)]  # fmt: skip
     engine = make_engine(fakes.build_db(tmp_path / "six.sqlite", spec, trials), create=False)
-    rows = rows_by_cell(ablation_table(engine, "fusion", metrics=("accuracy",)))
+    table = ablation_table(engine, "fusion", metrics=("accuracy",))
+    rows = rows_by_cell(table)
+    p_t, p_w, p_holm = rows["sum"][4].numbers
+    assert math.isclose(p_w, 2 / 2**6) and p_t < p_holm < 0.05
     assert rows["sum"][3].text.endswith("†")
-    p_t, p_w = rows["sum"][4].numbers
-    assert p_t < 0.05 and math.isclose(p_w, 2 / 2**6)
     diffs = [100 * (m - b) for m, b in zip(mixed, base, strict=True)]
-    assert rows["max"][4].numbers[0] < 0.05 < exact_wilcoxon_p(diffs)  # t says yes, W says no
-    assert not rows["max"][3].text.endswith("†")
-    assert not any("too few" in note for note in ablation_table(engine, "fusion").footnotes)
+    p_max = t_test_p(diffs)
+    assert p_max < 0.05 < exact_wilcoxon_p(diffs)  # t says yes, W says no: t decides
+    assert math.isclose(rows["max"][4].numbers[2], max(p_max, 2 * p_t), rel_tol=1e-6)
+    assert rows["max"][3].text.endswith("†")
+    assert not any("paired seed" in note or "Wilcoxon p" in note for note in table.footnotes)
 
 
 def test_failed_runs_are_named_and_retried_runs_are_not_failures(fusion_engine: Engine) -> None:
@@ -138,26 +208,26 @@ def test_markdown_golden(fusion_engine: Engine) -> None:
     assert text == (
         "**fusion: test split, mean ± std over seeds (%)**\n"
         "\n"
-        "| fusion | n | Accuracy (%) | Δ Accuracy | p Accuracy (t / W) |\n"
+        "| fusion | n | Accuracy (%) | Δ Accuracy (pp) | p Accuracy (t / W) |\n"
         "| :--- | ---: | ---: | ---: | ---: |\n"
         "| concat | 3 | 68.57 ± 0.45 | baseline |  |\n"
-        "| sum | 3 | **69.30 ± 0.56** | +0.73 | 0.014 / 0.250 |\n"
+        "| sum | 3 | **69.30 ± 0.56** | +0.73† | 0.014 / 0.250 |\n"
         "| max | 2 | 64.60 ± 0.85 | -4.20 | 0.060 / 0.500 |\n"
         "\n"
         "*Reported (not measured here)*\n"
         "\n"
-        "| fusion | n | Accuracy (%) | Δ Accuracy | p Accuracy (t / W) |\n"
+        "| fusion | n | Accuracy (%) | Δ Accuracy (pp) | p Accuracy (t / W) |\n"
         "| :--- | ---: | ---: | ---: | ---: |\n"
         "| Cao et al. 2020 (reported) |  | 70.02 |  |  |\n"
         "\n"
         "- Mean ± sample standard deviation (ddof=1) over seeds, in percent; n = seeds with a "
         "complete trial; the best mean of each column is in bold.\n"
-        "- Δ: mean paired difference to the baseline (fusion=concat) over the seeds both "
-        "completed; p: paired t-test / exact Wilcoxon signed-rank test (two-sided); † marks a "
-        "row where both give p < 0.05 (possible only with ≥ 6 paired seeds).\n"
-        "- n=2 paired seeds: too few for the Wilcoxon signed-rank test to reach p < 0.05; "
-        "no significance claimed.\n"
-        f"- {TOO_FEW_3}\n"
+        "- Δ (pp): mean paired difference to the baseline (fusion=concat) in percentage "
+        "points, over the seeds both completed; p: two-sided paired t-test / exact Wilcoxon "
+        "signed-rank test; † marks a row whose t-test gives p < 0.05 after Holm correction "
+        "across the rows of that column, with ≥ 3 paired seeds.\n"
+        f"- {TOO_FEW_2}\n"
+        f"- {WILCOXON_FLOOR}\n"
         "- Failed, not averaged in (1 run): fusion=max seed 2 (ValueError: loss is NaN).\n"
         "- Retried, then complete (counted once): fusion=sum seed 1 (1 failed attempt: "
         "RuntimeError: CUDA out of memory).\n"
@@ -167,7 +237,8 @@ def test_markdown_golden(fusion_engine: Engine) -> None:
 def test_csv_holds_plain_numbers(fakes: SimpleNamespace, fusion_engine: Engine) -> None:
     lines = render(ablation_table(fusion_engine, "fusion", metrics=("kappa",)), "csv").splitlines()
     assert lines[0] == (
-        "section,model.fusion,n,kappa_mean,kappa_std,kappa_delta,kappa_p_t,kappa_p_wilcoxon"
+        "section,model.fusion,n,kappa_mean,kappa_std,kappa_delta,kappa_p_t,kappa_p_wilcoxon,"
+        "kappa_p_t_holm"
     )
     fields = lines[1].split(",")
     values = 100 * (np.array(fakes.FUSION_ACC["concat"]) - 0.1)
