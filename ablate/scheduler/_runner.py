@@ -7,6 +7,7 @@ complete runs are kept, interrupted ones resume from their last epoch checkpoint
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -26,12 +27,14 @@ from ablate.db import (
     ErrorKind,
     SplitMetrics,
     database_lock,
+    delete_study,
     ensure_schema,
     make_engine,
     session_scope,
+    study_trials,
     writer,
 )
-from ablate.errors import UsageError
+from ablate.errors import AblateError, UsageError
 from ablate.scheduler import _ledger
 from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study, sample_trial
 from ablate.scheduler._progress import RunSummary, SlotView, Snapshot
@@ -145,6 +148,7 @@ class StudyRunner:
     def _check_change(self) -> None:
         """Refuse, or note, a study file that differs from the study that last ran."""
         stored = stored_study(self.engine, self.spec.name)
+        self._new_study = stored is None
         if stored is None:
             return
         old, finished = stored
@@ -153,6 +157,15 @@ class StudyRunner:
             raise UsageError(change.refusal(self._spec_path))
         if change.note():
             self._event(change.note())
+
+    def _forget_if_unstarted(self) -> None:
+        """A study this invocation created and that never got a trial (a typo found by the
+        preflight, Ctrl-C during data preparation) leaves no empty row behind."""
+        if not getattr(self, "_new_study", False) or not hasattr(self, "study_id"):
+            return
+        with contextlib.suppress(AblateError):
+            if not study_trials(self.engine, self.spec.name):
+                delete_study(self.options.storage_url, self.spec.name)
 
     def _read_ledger(self) -> _ledger.Ledger:
         """The database's view of the runs of this version of the study (for a grid study,
@@ -482,6 +495,7 @@ class StudyRunner:
             self._preflight()
         except BaseException:  # e.g. Ctrl-C while generating data: nothing to save yet
             self._workers.close(kill=True)
+            self._forget_if_unstarted()
             raise
         previous = signal.getsignal(signal.SIGINT)
         try:
