@@ -10,41 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from ablate.cli._app import app, console
-from ablate.spec._catalog import PRUNERS, SAMPLERS
+from ablate.spec._search import PRUNER_KINDS, SAMPLER_KINDS
 
 COSTED_KINDS = ("fusion", "visit branch")
-_PRUNER = "search.pruner."
-_WARMUP = (f"{_PRUNER}startup_trials", f"{_PRUNER}warmup_epochs")
-# What the scheduler builds for each search.sampler / search.pruner.kind name (the names come
-# from the spec's catalogue; a test checks that each one is described here).
-SEARCH_OPTIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("sampler", "tpe"): ("Optuna's tree-structured Parzen estimator (the default)", ()),
-    ("sampler", "random"): ("independent random draws from the search space", ()),
-    ("sampler", "grid"): (
-        "every combination of the searched values; each parameter needs 'step' or 'choices'",
-        (),
-    ),
-    ("sampler", "gp"): ("Gaussian-process Bayesian optimisation (Optuna's GPSampler)", ()),
-    ("pruner", "none"): ("never stop a trial early (grid studies always use this)", ()),
-    ("pruner", "median"): ("stop a trial below the median of earlier ones at that epoch", _WARMUP),
-    ("pruner", "percentile"): (
-        "stop a trial below a percentile of earlier ones at that epoch",
-        (f"{_PRUNER}percentile", *_WARMUP),
-    ),
-    ("pruner", "successive_halving"): (
-        "asynchronous successive halving over epochs",
-        (f"{_PRUNER}min_resource", f"{_PRUNER}reduction_factor"),
-    ),
-    ("pruner", "hyperband"): (
-        "Hyperband over epochs (up to train.epochs)",
-        (f"{_PRUNER}min_resource", f"{_PRUNER}reduction_factor", "train.epochs"),
-    ),
-    ("pruner", "patient"): (
-        "median pruning that waits for 'patience' epochs without improvement",
-        (f"{_PRUNER}patience", *_WARMUP),
-    ),
+# Where a study file names each kind; the kinds, their descriptions and options come from the
+# spec's tables.
+SEARCH_TABLES = {
+    "sampler": ("search.sampler", SAMPLER_KINDS),
+    "pruner": ("search.pruner", PRUNER_KINDS),
 }
-SEARCH_KEYS = {"sampler": "search.sampler", "pruner": "search.pruner.kind"}
+SEARCH_KEYS = {kind: f"{section}.kind" for kind, (section, _) in SEARCH_TABLES.items()}
 
 
 def _format_count(value: float) -> str:
@@ -55,21 +30,18 @@ def _format_count(value: float) -> str:
 
 
 def _search_rows() -> list[dict]:
-    rows = []
-    for kind, names in (("sampler", SAMPLERS), ("pruner", PRUNERS)):
-        for name in names:
-            description, parameters = SEARCH_OPTIONS.get((kind, name), ("", ()))
-            rows.append(
-                {
-                    "kind": kind,
-                    "name": name,
-                    "description": description,
-                    "parameters": list(parameters),
-                    "param_count": None,
-                    "flops": None,
-                }
-            )
-    return rows
+    return [
+        {
+            "kind": kind,
+            "name": entry.name,
+            "description": entry.description,
+            "parameters": list(entry.settings(section)),
+            "param_count": None,
+            "flops": None,
+        }
+        for kind, (section, table) in SEARCH_TABLES.items()
+        for entry in table.values()
+    ]
 
 
 def _table(rows: list[dict], image_size: int) -> Table:

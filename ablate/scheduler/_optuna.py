@@ -2,6 +2,7 @@
 
 Grid runs are created as RUNNING trials with exactly their parameters (no queue to race on);
 searched runs come from ``study.ask()``. Optuna's trials live in the same database as ours.
+The sampler and pruner come from their tables (``_samplers``, ``_pruners``).
 """
 
 from __future__ import annotations
@@ -18,64 +19,11 @@ from optuna.distributions import (
 )
 from optuna.trial import Trial, TrialState, create_trial
 
-from ablate.spec import ParamSpec, PrunerSpec, StudySpec
+from ablate.scheduler._pruners import make_pruner
+from ablate.scheduler._samplers import make_sampler
+from ablate.spec import ParamSpec, StudySpec
 
 optuna.logging.set_verbosity(logging.WARNING)
-
-
-def make_sampler(spec: StudySpec, *, seed: int | None = None) -> optuna.samplers.BaseSampler:
-    kind = spec.search.sampler if spec.search else "random"
-    if kind == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if kind == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if kind == "grid" and spec.search:
-        space = {path: _grid_values(p) for path, p in spec.search.params.items()}
-        space.update({path: list(values) for path, values in spec.grid.items()})
-        return optuna.samplers.GridSampler(space, seed=seed)
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _grid_values(param: ParamSpec) -> list[Any]:
-    if param.choices is not None:
-        return list(param.choices)
-    if param.step is None:
-        raise ValueError("a grid sampler needs 'step' (or 'choices') for every searched parameter")
-    count = round((param.high - param.low) / param.step) + 1  # type: ignore[operator]
-    values = [param.low + i * param.step for i in range(count)]  # type: ignore[operator]
-    return [int(v) if param.integer else round(v, 12) for v in values]
-
-
-def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    pruner: PrunerSpec = spec.search.pruner if spec.search else PrunerSpec(kind="none")
-    if pruner.kind == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=pruner.startup_trials, n_warmup_steps=pruner.warmup_epochs
-        )
-    if pruner.kind == "percentile":
-        return optuna.pruners.PercentilePruner(
-            pruner.percentile,
-            n_startup_trials=pruner.startup_trials,
-            n_warmup_steps=pruner.warmup_epochs,
-        )
-    if pruner.kind == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=pruner.min_resource, reduction_factor=pruner.reduction_factor
-        )
-    if pruner.kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(
-            min_resource=pruner.min_resource,
-            max_resource=spec.train.epochs,
-            reduction_factor=pruner.reduction_factor,
-        )
-    if pruner.kind == "patient":
-        return optuna.pruners.PatientPruner(
-            optuna.pruners.MedianPruner(
-                n_startup_trials=pruner.startup_trials, n_warmup_steps=pruner.warmup_epochs
-            ),
-            patience=pruner.patience,
-        )
-    return optuna.pruners.NopPruner()
 
 
 def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna.Study:

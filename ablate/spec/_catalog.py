@@ -6,6 +6,8 @@ them, so that a study file can be validated (and ``ablate table`` started) witho
 
 from __future__ import annotations
 
+from ablate.spec._search import PRUNER_KINDS, SAMPLER_KINDS
+
 MODALITIES = ("rs", "social", "fused")
 VISIT_BRANCHES = ("cnn2d", "cnn1d", "lstm", "timm")
 FUSIONS = (
@@ -21,8 +23,9 @@ FUSIONS = (
     "dual",
 )
 VISIT_TRANSFORMS = ("raw", "log1p", "max")
-SAMPLERS = ("tpe", "random", "grid", "gp")
-PRUNERS = ("none", "median", "percentile", "successive_halving", "hyperband", "patient")
+# Names only, derived: the tables (with descriptions and typed options) are in spec._search.
+SAMPLERS = tuple(SAMPLER_KINDS)
+PRUNERS = tuple(PRUNER_KINDS)
 OBJECTIVE_METRICS = ("val_accuracy", "val_loss", "val_kappa", "val_macro_f1")
 CLASS_NAMES = (
     "Residential area",

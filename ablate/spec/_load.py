@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -67,19 +67,54 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
     return lines.get(loc, 1)
 
 
-def _fields_at(loc: Loc) -> list[str]:
-    """Field names of the spec model at ``loc`` (for 'did you mean' on unknown keys)."""
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The spec models a field holds: itself, or the members of a union (``X | None``)."""
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [m for m in get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
+def _walk(loc: Loc) -> tuple[Loc, type[BaseModel] | None, str | None]:
+    """Follow a pydantic error location through the spec models.
+
+    Returns the location as the file spells it (pydantic puts a tagged union's tag after the
+    field: ``search.pruner.median.percentile`` is ``search.pruner.percentile``), the model it
+    ends in (None below the models, e.g. in a grid) and, when that model is a member of a
+    tagged union, its tag (``'median'``).
+    """
     model: type[BaseModel] | None = StudySpec
-    for part in loc:
-        if model is None or not isinstance(part, str) or part not in model.model_fields:
-            return []
-        annotation = model.model_fields[part].annotation
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
-    return list(model.model_fields) if model else []
+    kept: list[str | int] = []
+    tag: str | None = None
+    index = 0
+    while index < len(loc):
+        part = loc[index]
+        kept.append(part)
+        index += 1
+        field = model.model_fields.get(part) if model and isinstance(part, str) else None
+        members = _models_in(field.annotation) if field else []
+        model, tag = (members[0] if len(members) == 1 else None), None
+        if field is not None and isinstance(field.discriminator, str) and index < len(loc):
+            key = field.discriminator
+            by_tag = {get_args(m.model_fields[key].annotation)[0]: m for m in members}
+            if loc[index] in by_tag:
+                tag = str(loc[index])
+                model = by_tag[tag]
+                index += 1
+    return tuple(kept), model, tag
+
+
+def _unknown_key_hint(
+    key: str, parent: Loc, model: type[BaseModel] | None, tag: str | None
+) -> str:
+    """'; did you mean …?', or for a tagged union's member the options its kind takes."""
+    fields = list(model.model_fields) if model else []
+    if tag is not None:
+        fields = [f for f in fields if f != "kind"]
+    hint = suggest(key, fields)
+    if hint or tag is None:
+        return hint or "."
+    takes = f"takes only {', '.join(fields)}" if fields else "takes no options"
+    return f"; the '{tag}' {parent[-1]} {takes}."
 
 
 def _dotted(loc: Loc) -> str:
@@ -95,13 +130,14 @@ def _dotted(loc: Loc) -> str:
 
 
 def _message(error: dict[str, Any], where: str, lines: dict[Loc, int]) -> str:
-    loc: Loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+    raw: Loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+    loc = _walk(raw)[0]
     at = f"{where}:{_line_of(loc, lines)}"
     if error["type"] == "extra_forbidden":
         key = str(loc[-1])
-        parent = loc[:-1]
-        hint = suggest(key, _fields_at(parent))
-        return f"Unknown key '{key}' at {_dotted(parent)} in {at}{hint or '.'}"
+        parent, model, tag = _walk(raw[:-1])
+        hint = _unknown_key_hint(key, parent, model, tag)
+        return f"Unknown key '{key}' at {_dotted(parent)} in {at}{hint}"
     if error["type"] == "unknown_name":
         ctx = error["ctx"]
         return f"Unknown {ctx['what']} '{ctx['value']}' at {_dotted(loc)} in {at}{ctx['hint']}" + (

@@ -8,10 +8,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
 from ablate.spec._base import Frozen
-from ablate.spec._catalog import OBJECTIVE_METRICS, PRUNERS, SAMPLERS
+from ablate.spec._catalog import OBJECTIVE_METRICS
 from ablate.spec._data import DataSpec
 from ablate.spec._model import LossSpec, ModelSpec
 from ablate.spec._names import check_name
+from ablate.spec._search import (
+    NoPruningOptions,
+    PrunerSpec,
+    SamplerSpec,
+    TPEOptions,
+    error_at,
+)
 from ablate.spec._train import TrainSpec
 
 Scalar = bool | int | float | str | None
@@ -60,31 +67,22 @@ class ParamSpec(Frozen):
         return self
 
 
-class PrunerSpec(Frozen):
-    kind: str = "median"
-    warmup_epochs: int = Field(5, ge=0)
-    startup_trials: int = Field(5, ge=0)
-    percentile: float = Field(25.0, gt=0.0, lt=100.0)
-    patience: int = Field(3, ge=1)
-    min_resource: int = Field(1, ge=1)
-    reduction_factor: int = Field(3, ge=2)
-
-    @field_validator("kind")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return check_name(value, PRUNERS, "pruner")
-
-
 class SearchSpec(Frozen):
-    n_trials: int = Field(20, ge=1, le=100_000)
-    sampler: str = "tpe"
-    params: dict[str, ParamSpec]
-    pruner: PrunerSpec = PrunerSpec(kind="none")
+    """A searched study: the space, its sampler and its pruner (tables in spec._search)."""
 
-    @field_validator("sampler")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return check_name(value, SAMPLERS, "sampler")
+    n_trials: int = Field(20, ge=1, le=100_000)
+    sampler: SamplerSpec = TPEOptions()
+    params: dict[str, ParamSpec]
+    pruner: PrunerSpec = NoPruningOptions()
+
+    @model_validator(mode="after")
+    def _sampler_fits_space(self) -> SearchSpec:
+        problem = self.sampler.space_problem(self.params)
+        if problem is not None:
+            path, message = problem
+            param = self.params[path].model_dump()
+            raise error_at(("params", path), "sampler_space", message, param)
+        return self
 
 
 class ObjectiveSpec(Frozen):
