@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Annotated
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -78,6 +79,9 @@ STORAGE_HELP = (
     "Results database URL: sqlite:///path.sqlite or postgresql+psycopg://user@host/db. "
     "Default: $ABLATE_STORAGE, else sqlite:///db/ablate.sqlite (relative to the current folder)."
 )
+# Every command that reads or writes the results database takes it as ``storage: StorageOption
+# = None`` and turns it into a URL with ``storage_url``.
+StorageOption = Annotated[str | None, typer.Option("--storage", help=STORAGE_HELP)]
 
 
 def storage_url(option: str | None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ablate.cli._app import STORAGE_HELP, app, console, storage_url
+from ablate.cli._app import StorageOption, app, console, storage_url
 from ablate.errors import UsageError
 
 db_app = typer.Typer(
@@ -42,7 +42,7 @@ def slurm(
     sbatch_args: list[str] = typer.Option(
         [], "--sbatch-arg", help="Extra #SBATCH option, e.g. --sbatch-arg=--qos=high (repeat)."
     ),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
     submit: bool = typer.Option(False, "--submit", help="Submit with sbatch after writing it."),
     out: Path | None = typer.Option(
         None, "--out", help="Write the script here (default: runs/<study>/slurm-<time>.sbatch)."
@@ -95,17 +95,20 @@ def slurm(
 
 
 @db_app.command("upgrade")
-def db_upgrade(storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
+def db_upgrade(storage: StorageOption = None) -> None:
     """Apply every pending schema migration, including those not applied automatically.
 
     'ablate run' applies additive migrations by itself; run this (with nothing running on the
     database) when it asks you to.
     """
-    from ablate.db import redact
-    from ablate.db._migrate import upgrade_database
+    from ablate.db import make_engine, redact, upgrade_database
 
     url = storage_url(storage)
-    result = upgrade_database(url)
+    engine = make_engine(url)
+    try:
+        result = upgrade_database(engine)
+    finally:
+        engine.dispose()
     if result.changed:
         before = result.before or "empty"
         message = f"Upgraded {redact(url)} from schema revision {before} to {result.after}."
@@ -192,7 +195,7 @@ def _holding(found) -> str:
 def db_rm(
     study: str = typer.Option(..., "--study", help="The study to delete."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask; delete at once."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Delete a study: its trials, epochs, results and confusion rows, and its Optuna study.
 
@@ -221,7 +224,7 @@ def db_rename(
     study: str = typer.Option(..., "--study", help="The study's current name."),
     to: str = typer.Option(..., "--to", help="Its new name (not taken by another study)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask; rename at once."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Rename a study, its ablate results and its Optuna study together.
 
@@ -249,7 +252,7 @@ def db_rename(
 
 @app.command("dashboard")
 def dashboard(
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
 ) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ablate.cli._app import STORAGE_HELP, app, console, storage_url
+from ablate.cli._app import StorageOption, app, console, storage_url
 from ablate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _engine(storage: str | None) -> Engine:
 
 @app.command("studies")
 def studies_command(
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """List the studies in the results database: kind, trials by state (interrupted and any
     other state included), and the time of the last trial activity."""
@@ -68,10 +68,10 @@ def table_command(
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead."),
     per_class: bool = typer.Option(
-        False, "--per-class", help="Per-class accuracy (the 9 classes) by cell instead."
+        False, "--per-class", help="Per-class accuracy (a column per class) by cell instead."
     ),
     top: int = typer.Option(10, "--top", help="Search studies: how many best trials to show."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """The results table: one row per ablation cell, mean ± std over seeds, Δ and paired tests
     against the baseline, published references apart, failed runs in footnotes.
@@ -120,7 +120,7 @@ def plot_command(
     split: str = typer.Option("test", "--split", help="Confusion matrices: val or test."),
     out: Path = typer.Option(Path("figures"), "--out", "-o", help="Folder for the figures."),
     fmt: str = typer.Option("png", "--format", "-f", help="png or pdf."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Figures for slides: confusion matrices (counts and row-normalised, summed over seeds),
     validation curves (mean ± std over seeds), the loss-weight landscape of a search study,
@@ -144,7 +144,7 @@ def report_command(
         ..., "--out", "-o", help="meeting.pptx for a PowerPoint deck, or report.md for markdown."
     ),
     split: str = typer.Option("test", "--split", help="Which split's final metrics: val or test."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Slides for the group meeting: per study a native (editable) table, confusion matrices
     and validation curves, with provenance in the speaker notes."""
@@ -167,7 +167,7 @@ def export_command(
     study: str = typer.Option(..., "--study", "-s", help=STUDY_HELP),
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, or parquet (needs pyarrow)."),
     out: Path = typer.Option(Path("export"), "--out", "-o", help="Folder for the files."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Trials, results, per-class metrics, confusion matrices and epochs as files for pandas."""
     from ablate.report import export_study

@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from ablate.cli._app import STORAGE_HELP, app, console, storage_url
+from ablate.cli._app import StorageOption, app, console, storage_url
 from ablate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _plan_table(spec, done: set[str]) -> Table:
         table.add_column(column)
     if spec.search is not None:
         table.caption = (
-            f"search: {spec.search.n_trials} trials sampled by {spec.search.sampler} over "
+            f"search: {spec.search.n_trials} trials sampled by {spec.search.sampler.kind} over "
             f"{', '.join(spec.search.params)}; pruner {spec.search.pruner.kind}"
         )
         return table
@@ -75,7 +75,7 @@ def run(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate and list the runs; train nothing."
     ),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
     gpus: str = typer.Option(
         "auto", "--gpus", help="'auto' (free GPUs, else CPU), '0,2', or 'cpu'."
     ),
@@ -284,7 +284,7 @@ def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | No
 @app.command("status")
 def status(
     study: str | None = typer.Option(None, "--study", help="One study (default: all)."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """What is running, done and failed (and why), from the database."""
     from ablate.db import list_studies, make_engine
@@ -345,7 +345,7 @@ def gc(
         help="Also delete the checkpoints of complete runs that have no best-weights file "
         "(their only trained model).",
     ),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    storage: StorageOption = None,
 ) -> None:
     """Delete resume checkpoints of complete or pruned runs, and half-written temporary files.
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ablate._files import write_atomic
 from ablate.data._calendar import VISIT_SHAPE
 from ablate.data._layout import RawSample
 from ablate.data.visits import COUNT_DTYPE, ParsedVisits, parse_visit_bytes
@@ -30,25 +30,6 @@ class ChunkJob:
     target: str
     filter_dark: float | None
     filter_bright: float | None
-
-
-def write_atomic(path: Path, write) -> None:
-    """Write via a temporary file, fsync it, rename it over ``path`` and fsync the folder."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def decode_image(data: bytes, name: str) -> tuple[np.ndarray | None, str | None]:

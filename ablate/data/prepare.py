@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from ablate._files import fsync_dir, write_atomic
 from ablate.data._calendar import VISIT_SHAPE
-from ablate.data._chunk import ChunkJob, fsync_dir, run_chunk, write_atomic
-from ablate.data._layout import RawSample, discover
+from ablate.data._chunk import ChunkJob, run_chunk
+from ablate.data._layout import URFC_CLASSES, RawSample, discover
 from ablate.data._split import stratified_split
 from ablate.data.cache import CACHE_VERSION, COMPLETE, MANIFEST, is_cache_file, split_file
 from ablate.data.visits import COUNT_DTYPE, PARSER_VERSION
 from ablate.errors import DataError
-from ablate.spec import CLASS_NAMES
 
 Manifest = dict[str, Any]
 Progress = Callable[[int, int], None]
@@ -204,7 +204,10 @@ def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Man
         "n_samples": n,
         "n_labelled": int((labels_all >= 0).sum()),
         "n_unlabelled": int((labels_all < 0).sum()),
-        "class_counts": {name: int((labels_all == c).sum()) for c, name in enumerate(CLASS_NAMES)},
+        "class_names": list(URFC_CLASSES),
+        "class_counts": {
+            name: int((labels_all == c).sum()) for c, name in enumerate(URFC_CLASSES)
+        },
         "split_counts": {name: len(rows) for name, rows in splits.items()},
         "settings": settings,
         "source_files": 2 * sum(len(k) for k in keeps),

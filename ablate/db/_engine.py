@@ -8,43 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ablate.db._migrate import upgrade_database
 from ablate.db._schema import MetaRow
+from ablate.db._url import redact, sqlite_database, sqlite_path
 from ablate.errors import NotFoundError, StorageError, UsageError
 
 DEFAULT_STORAGE = "sqlite:///db/ablate.sqlite"
-# user:password@ in the authority (the last '@' before the path, so a raw '@' in a password
-# is hidden too), and libpq's ?password=... / &password=... query parameter.
-_PASSWORD = re.compile(r"(://[^:/@?#]+:)[^/?#]*(@)")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _STORAGE_FIX = "choose the database with --storage URL or $ABLATE_STORAGE"
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by '***', safe to print, log or store."""
-    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***\2", url))
-
-
-def _sqlite_database(url: str) -> str | None:
-    """The ``database`` part of a sqlite URL ('' for in-memory), or None for other URLs."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    if parsed.query.get("mode") == "memory" or parsed.database in (None, "", ":memory:"):
-        return ""
-    return parsed.database
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a sqlite URL, or None for other databases (and in-memory SQLite)."""
-    database = _sqlite_database(url)
-    return Path(database) if database else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -68,7 +41,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
             f"Unsupported storage URL '{redact(url)}'; use sqlite:///path/to/file.sqlite "
             "or postgresql+psycopg://user@host/dbname."
         )
-    if _sqlite_database(url) == "":
+    if sqlite_database(url) == "":
         raise UsageError(
             f"In-memory SQLite ('{redact(url)}') would lose every result when ablate exits; "
             "give a file instead, e.g. --storage sqlite:///db/ablate.sqlite."
@@ -172,19 +145,7 @@ def ensure_schema(engine: Engine) -> None:
     Only additive migrations run automatically (see ``ablate.db._migrate``); a SQLite file on a
     network file system is refused before anything is written.
     """
-    from ablate.db._fs import check_sqlite_location
-    from ablate.db._migrate import upgrade
-
-    path = sqlite_path(engine.url.render_as_string(hide_password=False))
-    if path is not None:
-        check_sqlite_location(path)
-    try:
-        upgrade(engine)
-    except SQLAlchemyError as exc:
-        raise StorageError(
-            f"Cannot prepare the results database {redact(str(engine.url))}: "
-            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-        ) from None
+    upgrade_database(engine, explicit=False)
 
 
 def has_schema(engine: Engine) -> bool:
@@ -212,3 +173,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def optuna_engine_policy(engine: Engine) -> None:
+    """Give the engine Optuna's storage made for itself the same policy as ours (WAL,
+    synchronous=FULL, busy timeout on every connection), so that one database has one policy.
+
+    Connections Optuna already opened are closed, so that every later one gets it."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        engine.dispose()

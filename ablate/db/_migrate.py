@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
+from ablate.db._fs import check_sqlite_location
+from ablate.db._url import redact, sqlite_path
 from ablate.errors import StorageError
 
 if TYPE_CHECKING:
@@ -47,26 +50,22 @@ class Upgrade:
         return self.before != self.after
 
 
-def upgrade_database(url: str) -> Upgrade:
-    """``ablate db upgrade``: apply every pending revision, the non-automatic ones too."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ablate.db._engine import make_engine, redact, sqlite_path
-    from ablate.db._fs import check_sqlite_location
-
+def upgrade_database(engine: Engine, *, explicit: bool = True) -> Upgrade:
+    """Refuse a SQLite file on a network file system, then ``upgrade``: what ``ensure_schema``
+    (``explicit=False``: additive revisions only) and ``ablate db upgrade`` (every pending
+    revision) call. A database error becomes one ``StorageError`` naming the database."""
+    url = engine.url.render_as_string(hide_password=False)
     path = sqlite_path(url)
     if path is not None:
         check_sqlite_location(path)
-    engine = make_engine(url)
     try:
-        return upgrade(engine, explicit=True)
+        return upgrade(engine, explicit=explicit)
     except SQLAlchemyError as exc:
+        verb = "upgrade" if explicit else "prepare"
         raise StorageError(
-            f"Cannot upgrade the results database {redact(url)}: {exc.__class__.__name__}: "
+            f"Cannot {verb} the results database {redact(url)}: {exc.__class__.__name__}: "
             f"{redact(str(exc).splitlines()[0])}"
         ) from None
-    finally:
-        engine.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

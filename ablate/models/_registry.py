@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ablate.errors import UsageError
+from ablate.spec._names import suggest
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -20,14 +20,6 @@ class OptionInfo:
     name: str
     description: str
     parameters: tuple[str, ...] = ()
-
-
-def close_matches(value: str, choices: Sequence[str], *, n: int = 3) -> str:
-    """ "; did you mean 'a' or 'b'?" or '' — appended to messages about unknown names."""
-    close = difflib.get_close_matches(value, list(choices), n=n, cutoff=0.6)
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(f"'{name}'" for name in close) + "?"
 
 
 class Registry(Generic[F]):
@@ -59,7 +51,7 @@ class Registry(Generic[F]):
             return self._factories[name]
         except KeyError:
             names = self.names()
-            hint = close_matches(name, names) or f"; choose one of: {', '.join(names)}."
+            hint = suggest(name, names, n=3) or f"; choose one of: {', '.join(names)}."
             raise UsageError(
                 f"Unknown {self.kind} '{name}' at {self.where}{hint} "
                 "Run 'ablate models' to list them."

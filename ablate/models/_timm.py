@@ -9,14 +9,14 @@ import torch
 from torch import nn
 
 from ablate.errors import UsageError
-from ablate.models._registry import close_matches
+from ablate.spec._names import suggest
 
 
 def unknown_backbone(name: str, where: str) -> str | None:
     """The error message for a name timm does not know, or None when it knows it."""
     if timm.is_model(name):
         return None
-    hint = close_matches(name, timm.list_models(), n=3) or "; see timm.list_models()."
+    hint = suggest(name, timm.list_models(), n=3) or "; see timm.list_models()."
     return (
         f"Unknown timm backbone '{name}' at {where}{hint} Run 'ablate models' to list the options."
     )

@@ -6,9 +6,9 @@ that ``ablate table`` answers quickly; it never imports torch.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ablate._lazy import lazy_exports
 from ablate.report._ablation import DEFAULT_METRICS, SPLITS, ablation_table, check_split
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import METRICS
@@ -27,38 +27,54 @@ from ablate.report._search import search_table
 from ablate.report._stats import MARK, MIN_WILCOXON_PAIRS, Paired, Spread, paired, spread
 
 # Heavier names (matplotlib, seaborn, python-pptx, optuna) load on first use.
-_LAZY = {
-    "PLOT_KINDS": "ablate.report._plots",
-    "plot": "ablate.report._plots",
-    "plot_confusion": "ablate.report._plots",
-    "plot_confusion_overview": "ablate.report._plots",
-    "plot_curves": "ablate.report._plots",
-    "plot_importance": "ablate.report._plots",
-    "plot_weights": "ablate.report._plots",
-    "unknown_plot": "ablate.report._plots",
-    "FIGURE_FORMATS": "ablate.report._figures",
-    "write_deck": "ablate.report._deck",
-    "write_markdown_report": "ablate.report._markdown_report",
-    "EXPORT_FORMATS": "ablate.report._export",
-    "export_study": "ablate.report._export",
-    "importance_table": "ablate.report._importance",
-    "param_importances": "ablate.report._importance",
-    "provenance_lines": "ablate.report._provenance",
+_HOMES = {
+    "PLOT_KINDS": "_plots",
+    "plot": "_plots",
+    "plot_confusion": "_plots",
+    "plot_confusion_overview": "_plots",
+    "plot_curves": "_plots",
+    "plot_importance": "_plots",
+    "plot_weights": "_plots",
+    "unknown_plot": "_plots",
+    "FIGURE_FORMATS": "_figures",
+    "write_deck": "_deck",
+    "write_markdown_report": "_markdown_report",
+    "EXPORT_FORMATS": "_export",
+    "export_study": "_export",
+    "importance_table": "_importance",
+    "param_importances": "_importance",
+    "provenance_lines": "_provenance",
 }
 
+if TYPE_CHECKING:
+    from ablate.report._deck import write_deck
+    from ablate.report._export import EXPORT_FORMATS, export_study
+    from ablate.report._figures import FIGURE_FORMATS
+    from ablate.report._importance import importance_table, param_importances
+    from ablate.report._markdown_report import write_markdown_report
+    from ablate.report._plots import (
+        PLOT_KINDS,
+        plot,
+        plot_confusion,
+        plot_confusion_overview,
+        plot_curves,
+        plot_importance,
+        plot_weights,
+        unknown_plot,
+    )
+    from ablate.report._provenance import provenance_lines
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ablate.report' has no attribute '{name}'")
-
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "DEFAULT_METRICS",
+    "EXPORT_FORMATS",
+    "FIGURE_FORMATS",
     "FORMATS",
     "MARK",
     "METRICS",
     "MIN_WILCOXON_PAIRS",
+    "PLOT_KINDS",
     "SPLITS",
     "Cell",
     "Column",
@@ -68,9 +84,19 @@ __all__ = [
     "Table",
     "ablation_table",
     "check_split",
+    "export_study",
+    "importance_table",
     "latex_escape",
     "paired",
+    "param_importances",
     "per_class_table",
+    "plot",
+    "plot_confusion",
+    "plot_confusion_overview",
+    "plot_curves",
+    "plot_importance",
+    "plot_weights",
+    "provenance_lines",
     "render",
     "search_table",
     "spread",
@@ -79,5 +105,7 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "to_rich",
-    *_LAZY,
+    "unknown_plot",
+    "write_deck",
+    "write_markdown_report",
 ]

@@ -9,8 +9,9 @@ Optuna and SQLAlchemy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ablate._lazy import lazy_exports
 
 _HOMES = {
     "RunSummary": "_progress",
@@ -35,13 +36,7 @@ if TYPE_CHECKING:
     from ablate.scheduler.status import StudyStatus, TrialStatus, study_status
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'ablate.scheduler' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"ablate.scheduler.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "DevicePool",

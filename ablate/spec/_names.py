@@ -8,10 +8,15 @@ from collections.abc import Sequence
 from pydantic_core import PydanticCustomError
 
 
-def suggest(value: str, choices: Sequence[str]) -> str:
-    """'; did you mean 'x'?' or '' — appended to messages about unknown names."""
-    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+def suggest(value: str, choices: Sequence[str], *, n: int = 1) -> str:
+    """The package's one close-match hint, appended to messages about unknown names.
+
+    "; did you mean 'a'?" (with ``n`` > 1 up to n names: "; did you mean 'a' or 'b'?"), or ''.
+    """
+    close = difflib.get_close_matches(str(value), list(choices), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(f"'{name}'" for name in close) + "?"
 
 
 def check_name(value: str, choices: Sequence[str], what: str) -> str:

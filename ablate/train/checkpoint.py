@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ablate._files import write_atomic
+
 CHECKPOINT_VERSION = 1
 
 
@@ -59,17 +61,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Write to a temp file, fsync, rename over ``path``, fsync the folder: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save({"version": CHECKPOINT_VERSION, **payload}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    # The pid in the name: ``ablate gc`` removes a temporary only once its writer is gone.
+    write_atomic(
+        path,
+        lambda handle: torch.save({"version": CHECKPOINT_VERSION, **payload}, handle),
+        tmp=path.with_name(f".{path.name}.{os.getpid()}.tmp"),
+    )
 
 
 class DamagedCheckpoint(Exception):
