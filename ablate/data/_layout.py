@@ -10,6 +10,18 @@ from pathlib import Path
 from ablate.data.visits import VisitProblem as Problem
 from ablate.errors import DataError
 
+# The 9 URFC classes: id = folder = file suffix (001…009), label = id − 1.
+URFC_CLASSES = (
+    "Residential area",
+    "School",
+    "Industrial park",
+    "Railway station",
+    "Airport",
+    "Park",
+    "Shopping area",
+    "Administrative district",
+    "Hospital",
+)
 EXPECTED_LAYOUT = (
     "train_image/train/00x/<id>_<class>.jpg with train_visit/<id>_<class>.txt, and/or "
     "test_image/test/<id>.jpg with test_visit/test/<id>.txt"

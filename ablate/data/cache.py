@@ -41,6 +41,13 @@ class CachedData:
     splits: dict[str, np.ndarray]  # "train", "val", "test", "unlabelled" -> row indices
     manifest: dict[str, Any] = field(repr=False)
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The data's classes in label order (the manifest names them; older caches named
+        them only as the keys of their class counts)."""
+        names = self.manifest.get("class_names") or list(self.manifest.get("class_counts", {}))
+        return tuple(names)
+
 
 def _fix(path: Path) -> str:
     return f"run 'ablate data prepare RAW --out {path}' to (re)build it"

@@ -64,7 +64,15 @@ class _Split:
 class DeviceData:
     """The train/val/test rows of a cache, resident on one device."""
 
-    def __init__(self, splits: dict[str, _Split], data: DataSpec, mean, std, class_counts):
+    def __init__(
+        self,
+        splits: dict[str, _Split],
+        data: DataSpec,
+        mean,
+        std,
+        class_counts,
+        class_names: tuple[str, ...],
+    ):
         self._splits = splits
         self._data = data
         device = splits["train"].images.device
@@ -74,7 +82,8 @@ class DeviceData:
         shift = np.asarray(mean) / np.asarray(std)
         self._shift = torch.as_tensor(shift, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self._visit_transform = _visit_transform(data.visit_transform)
-        self.class_counts = class_counts  # np.int64 (9,): training rows per class
+        self.class_counts = class_counts  # np.int64 (classes,): training rows per class
+        self.class_names = class_names  # the data names its classes; nothing else counts them
         self.device = device
 
     @classmethod
@@ -87,8 +96,9 @@ class DeviceData:
         pin = pin and torch.device(device).type == "cuda"
         splits = {name: _to_device(cache, r, device, pin) for name, r in rows.items()}
         mean, std = _channel_stats(splits["train"].images)
-        counts = np.bincount(np.asarray(cache.labels)[rows["train"]], minlength=9)
-        return cls(splits, data, mean, std, counts.astype(np.int64))
+        names = cache.class_names
+        counts = np.bincount(np.asarray(cache.labels)[rows["train"]], minlength=len(names))
+        return cls(splits, data, mean, std, counts.astype(np.int64), names)
 
     def num_samples(self, split: str) -> int:
         return len(self._split(split).labels)

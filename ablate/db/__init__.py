@@ -1,10 +1,15 @@
-"""The results database (SQLAlchemy 2): ablate's tables next to Optuna's, one file or server."""
+"""The results database (SQLAlchemy 2): ablate's tables next to Optuna's, one file or server.
+
+Queries return plain frozen records, and what trials produced comes back as the
+``ablate.results`` types the training loop made; no ORM row leaves this package.
+"""
 
 from ablate.db._engine import (
     DEFAULT_STORAGE,
     ensure_schema,
     has_schema,
     make_engine,
+    optuna_engine_policy,
     redact,
     schema_version,
     session_scope,
@@ -13,74 +18,19 @@ from ablate.db._engine import (
 from ablate.db._migrate import database_lock, upgrade_database
 from ablate.db._read import (
     EXPORT_TABLES,
-    ResultValues,
+    TrialCost,
     TrialOutcome,
-    class_accuracy,
-    confusion,
-    epoch_metrics,
-    epochs,
     export_rows,
     get_study,
     list_studies,
-    result_values,
-    study_class_accuracy,
-    study_confusion,
-    study_epochs,
-    study_results,
     study_trials,
+    trial_costs,
     trial_outcomes,
 )
-from ablate.db._records import (
-    EpochRecord,
-    EpochValues,
-    ErrorKind,
-    ResultRecord,
-    SplitMetrics,
-    StudyRecord,
-    StudySummary,
-    TrialRecord,
-)
+from ablate.db._records import StudyRecord, StudySummary, TrialRecord
 from ablate.db._schema import SCHEMA_VERSION
-
-__all__ = [
-    "DEFAULT_STORAGE",
-    "EXPORT_TABLES",
-    "SCHEMA_VERSION",
-    "EpochRecord",
-    "EpochValues",
-    "ErrorKind",
-    "ResultRecord",
-    "ResultValues",
-    "SplitMetrics",
-    "StudyRecord",
-    "StudySummary",
-    "TrialOutcome",
-    "TrialRecord",
-    "class_accuracy",
-    "confusion",
-    "database_lock",
-    "ensure_schema",
-    "epoch_metrics",
-    "epochs",
-    "export_rows",
-    "get_study",
-    "has_schema",
-    "list_studies",
-    "make_engine",
-    "redact",
-    "result_values",
-    "schema_version",
-    "session_scope",
-    "sqlite_path",
-    "study_class_accuracy",
-    "study_confusion",
-    "study_epochs",
-    "study_results",
-    "study_trials",
-    "trial_outcomes",
-    "upgrade_database",
-]
-
+from ablate.db._scores import study_class_scores, study_epochs, study_scores
+from ablate.db._status import StudyStatus, TrialStatus, stored_study, study_status
 from ablate.db.admin import (  # study upkeep: `ablate db rm|rename`
     StudyFootprint,
     check_rename,
@@ -88,5 +38,45 @@ from ablate.db.admin import (  # study upkeep: `ablate db rm|rename`
     rename_study,
     study_footprint,
 )
+from ablate.results import ErrorKind, TrialState
 
-__all__ += ["StudyFootprint", "check_rename", "delete_study", "rename_study", "study_footprint"]
+__all__ = [
+    "DEFAULT_STORAGE",
+    "EXPORT_TABLES",
+    "SCHEMA_VERSION",
+    "ErrorKind",
+    "StudyFootprint",
+    "StudyRecord",
+    "StudyStatus",
+    "StudySummary",
+    "TrialCost",
+    "TrialOutcome",
+    "TrialRecord",
+    "TrialState",
+    "TrialStatus",
+    "check_rename",
+    "database_lock",
+    "delete_study",
+    "ensure_schema",
+    "export_rows",
+    "get_study",
+    "has_schema",
+    "list_studies",
+    "make_engine",
+    "optuna_engine_policy",
+    "redact",
+    "rename_study",
+    "schema_version",
+    "session_scope",
+    "sqlite_path",
+    "stored_study",
+    "study_class_scores",
+    "study_epochs",
+    "study_footprint",
+    "study_scores",
+    "study_status",
+    "study_trials",
+    "trial_costs",
+    "trial_outcomes",
+    "upgrade_database",
+]

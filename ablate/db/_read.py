@@ -10,13 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ablate.db._records import (
-    EpochRecord,
-    ResultRecord,
-    StudyRecord,
-    StudySummary,
-    TrialRecord,
-)
+from ablate.db._records import StudyRecord, StudySummary, TrialRecord
 from ablate.db._schema import (
     ClassMetricRow,
     ConfusionRow,
@@ -30,7 +24,7 @@ from ablate.errors import NotFoundError
 from ablate.spec._names import suggest
 
 
-def _study_row(session: Session, name: str) -> StudyRow:
+def study_row(session: Session, name: str) -> StudyRow:
     row = session.scalar(select(StudyRow).where(StudyRow.name == name))
     if row is None:
         names = list(session.scalars(select(StudyRow.name)))
@@ -45,7 +39,7 @@ def _study_row(session: Session, name: str) -> StudyRow:
 
 def get_study(engine: Engine, name: str) -> StudyRecord:
     with Session(engine) as session:
-        row = _study_row(session, name)
+        row = study_row(session, name)
         return StudyRecord(
             id=row.id,
             name=row.name,
@@ -122,107 +116,11 @@ def _trial_record(row: TrialRow) -> TrialRecord:
 
 def study_trials(engine: Engine, name: str, *, states: tuple[str, ...] = ()) -> list[TrialRecord]:
     with Session(engine) as session:
-        study = _study_row(session, name)
+        study = study_row(session, name)
         query = select(TrialRow).where(TrialRow.study_id == study.id)
         if states:
             query = query.where(TrialRow.state.in_(states))
         return [_trial_record(r) for r in session.scalars(query.order_by(TrialRow.id))]
-
-
-def study_results(engine: Engine, name: str, *, split: str) -> list[ResultRecord]:
-    """Final metrics of every complete trial of a study on ``split``."""
-    with Session(engine) as session:
-        study = _study_row(session, name)
-        rows = session.execute(
-            select(TrialRow, ResultRow)
-            .join(ResultRow, ResultRow.trial_id == TrialRow.id)
-            .where(TrialRow.study_id == study.id, TrialRow.state == "complete")
-            .where(ResultRow.split == split)
-            .order_by(TrialRow.id)
-        )
-        return [
-            ResultRecord(
-                trial_id=t.id,
-                cell_key=t.cell_key,
-                cell=t.cell,
-                params=t.params,
-                seed=t.seed,
-                split=r.split,
-                epoch=r.epoch,
-                accuracy=r.accuracy,
-                kappa=r.kappa,
-                macro_f1=r.macro_f1,
-                loss=r.loss,
-            )
-            for t, r in rows
-        ]
-
-
-def class_accuracy(engine: Engine, trial_ids: list[int], *, split: str) -> dict[int, list[float]]:
-    """Per-class accuracy by trial id, in class order."""
-    out: dict[int, list[float]] = {}
-    with Session(engine) as session:
-        for row in session.scalars(
-            select(ClassMetricRow)
-            .where(ClassMetricRow.trial_id.in_(trial_ids), ClassMetricRow.split == split)
-            .order_by(ClassMetricRow.trial_id, ClassMetricRow.class_index)
-        ):
-            out.setdefault(row.trial_id, []).append(row.accuracy)
-    return out
-
-
-def confusion(engine: Engine, trial_ids: list[int], *, split: str) -> dict[int, list[list[int]]]:
-    """Confusion matrices (rows = true class) by trial id."""
-    out: dict[int, list[list[int]]] = {}
-    with Session(engine) as session:
-        for row in session.scalars(
-            select(ConfusionRow).where(
-                ConfusionRow.trial_id.in_(trial_ids), ConfusionRow.split == split
-            )
-        ):
-            matrix = out.setdefault(row.trial_id, [])
-            while len(matrix) <= row.true_class:
-                matrix.append([])
-            line = matrix[row.true_class]
-            while len(line) <= row.pred_class:
-                line.append(0)
-            line[row.pred_class] = row.count
-    return out
-
-
-def epochs(engine: Engine, trial_ids: list[int]) -> dict[int, list[EpochRecord]]:
-    out: dict[int, list[EpochRecord]] = {}
-    with Session(engine) as session:
-        for row in session.scalars(
-            select(EpochRow)
-            .where(EpochRow.trial_id.in_(trial_ids))
-            .order_by(EpochRow.trial_id, EpochRow.epoch)
-        ):
-            out.setdefault(row.trial_id, []).append(
-                EpochRecord(
-                    trial_id=row.trial_id,
-                    epoch=row.epoch,
-                    train_loss=row.train_loss,
-                    val_loss=row.val_loss,
-                    val_accuracy=row.val_accuracy,
-                    lr=row.lr,
-                    seconds=row.seconds,
-                )
-            )
-    return out
-
-
-def epoch_metrics(engine: Engine, trial_ids: list[int]) -> dict[int, dict[str, list[float]]]:
-    """Extras per epoch (loss terms, exchanged fraction…) by trial id and name."""
-    out: dict[int, dict[str, list[float]]] = {}
-    with Session(engine) as session:
-        for row in session.scalars(
-            select(EpochMetricRow)
-            .where(EpochMetricRow.trial_id.in_(trial_ids))
-            .order_by(EpochMetricRow.trial_id, EpochMetricRow.epoch)
-        ):
-            out.setdefault(row.trial_id, {}).setdefault(row.name, []).append(row.value)
-    return out
 
 
 # --- Whole-study reads for tables, figures and exports: one query each, no N+1. ---------
@@ -250,18 +148,6 @@ class TrialOutcome:
     device: str
 
 
-@dataclass(frozen=True)
-class ResultValues:
-    """One complete trial's final metrics on one split (fractions 0..1)."""
-
-    trial_id: int
-    epoch: int
-    accuracy: float
-    kappa: float
-    macro_f1: float
-    loss: float
-
-
 def trial_outcomes(engine: Engine, name: str) -> list[TrialOutcome]:
     """Every attempt of a study (all states), oldest first."""
     t = TrialRow
@@ -271,22 +157,9 @@ def trial_outcomes(engine: Engine, name: str) -> list[TrialOutcome]:
         t.git_commit, t.device,
     )  # fmt: skip
     with Session(engine) as session:
-        study = _study_row(session, name)
+        study = study_row(session, name)
         rows = session.execute(select(*columns).where(t.study_id == study.id).order_by(t.id))
         return [TrialOutcome(*row) for row in rows]
-
-
-def result_values(engine: Engine, name: str, *, split: str) -> dict[int, ResultValues]:
-    """Final metrics on ``split`` of every complete trial, by trial id."""
-    r = ResultRow
-    with Session(engine) as session:
-        study = _study_row(session, name)
-        rows = session.execute(
-            select(r.trial_id, r.epoch, r.accuracy, r.kappa, r.macro_f1, r.loss)
-            .join(TrialRow, TrialRow.id == r.trial_id)
-            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", r.split == split)
-        )
-        return {row[0]: ResultValues(*row) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -302,64 +175,11 @@ def trial_costs(engine: Engine, name: str) -> dict[int, TrialCost]:
     """Parameter count and FLOPs of every complete trial of a study, by trial id."""
     t = TrialRow
     with Session(engine) as session:
-        study = _study_row(session, name)
+        study = study_row(session, name)
         rows = session.execute(
             select(t.id, t.n_params, t.flops).where(t.study_id == study.id, t.state == "complete")
         )
         return {row[0]: TrialCost(*row) for row in rows}
-
-
-def study_class_accuracy(engine: Engine, name: str, *, split: str) -> dict[int, list[float]]:
-    """Per-class accuracy (class order) of every complete trial on ``split``, by trial id."""
-    c = ClassMetricRow
-    out: dict[int, list[float]] = {}
-    with Session(engine) as session:
-        study = _study_row(session, name)
-        for trial_id, accuracy in session.execute(
-            select(c.trial_id, c.accuracy)
-            .join(TrialRow, TrialRow.id == c.trial_id)
-            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", c.split == split)
-            .order_by(c.trial_id, c.class_index)
-        ):
-            out.setdefault(trial_id, []).append(accuracy)
-    return out
-
-
-def study_confusion(engine: Engine, name: str, *, split: str) -> dict[int, list[list[int]]]:
-    """Confusion matrices (rows = true class) of every complete trial on ``split``."""
-    c = ConfusionRow
-    cells: dict[int, dict[tuple[int, int], int]] = {}
-    with Session(engine) as session:
-        study = _study_row(session, name)
-        for trial_id, true_class, pred_class, count in session.execute(
-            select(c.trial_id, c.true_class, c.pred_class, c.count)
-            .join(TrialRow, TrialRow.id == c.trial_id)
-            .where(TrialRow.study_id == study.id, TrialRow.state == "complete", c.split == split)
-        ):
-            cells.setdefault(trial_id, {})[(true_class, pred_class)] = count
-    out: dict[int, list[list[int]]] = {}
-    for trial_id, entries in cells.items():
-        size = 1 + max(max(i, j) for i, j in entries)
-        out[trial_id] = [[entries.get((i, j), 0) for j in range(size)] for i in range(size)]
-    return out
-
-
-def study_epochs(
-    engine: Engine, name: str, *, states: tuple[str, ...] = ("complete",)
-) -> dict[int, list[EpochRecord]]:
-    """Epoch rows of the study's trials in ``states``, by trial id, in epoch order."""
-    e = EpochRow
-    out: dict[int, list[EpochRecord]] = {}
-    with Session(engine) as session:
-        study = _study_row(session, name)
-        for row in session.execute(
-            select(e.trial_id, e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.lr, e.seconds)
-            .join(TrialRow, TrialRow.id == e.trial_id)
-            .where(TrialRow.study_id == study.id, TrialRow.state.in_(states))
-            .order_by(e.trial_id, e.epoch)
-        ):
-            out.setdefault(row[0], []).append(EpochRecord(*row))
-    return out
 
 
 _EXPORT_TABLES = {
@@ -378,7 +198,7 @@ def export_rows(engine: Engine, name: str, table: str) -> tuple[list[str], list[
     model = _EXPORT_TABLES[table]
     columns = [c for c in model.__table__.columns if c.name != "study_id"]
     with Session(engine) as session:
-        study = _study_row(session, name)
+        study = study_row(session, name)
         query = select(*columns)
         if model is TrialRow:
             query = query.where(TrialRow.study_id == study.id)

@@ -2,47 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
-
-
-class ErrorKind(StrEnum):
-    """Why a failed attempt failed; retries decide on it, never on message text."""
-
-    NONE = ""
-    EXCEPTION = "exception"  # the training code raised: retried up to max_retries
-    OOM = "oom"  # out of device memory: retried, with the batch halved if the study says so
-    USAGE = "usage"  # the study asks for something impossible (a usage error): never retried
-    DIED = "died"  # the worker process died without a result (segfault, kill): retried
-
-
-@dataclass(frozen=True)
-class SplitMetrics:
-    """Final metrics of one split at the chosen (best-validation) epoch."""
-
-    split: str
-    epoch: int
-    accuracy: float
-    kappa: float
-    macro_f1: float
-    loss: float
-    n_samples: int
-    class_accuracy: tuple[float, ...]
-    class_support: tuple[int, ...]
-    confusion: tuple[tuple[int, ...], ...]
-
-
-@dataclass(frozen=True)
-class EpochValues:
-    epoch: int
-    train_loss: float
-    val_loss: float
-    val_accuracy: float
-    lr: float
-    seconds: float
-    extras: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,31 +56,3 @@ class TrialRecord:
     versions: dict[str, Any]
     log_path: str
     batch_size: int | None
-
-
-@dataclass(frozen=True)
-class ResultRecord:
-    """One complete trial's final metric on one split, with its cell and seed."""
-
-    trial_id: int
-    cell_key: str
-    cell: dict[str, Any]
-    params: dict[str, Any]
-    seed: int
-    split: str
-    epoch: int
-    accuracy: float
-    kappa: float
-    macro_f1: float
-    loss: float
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    trial_id: int
-    epoch: int
-    train_loss: float
-    val_loss: float
-    val_accuracy: float
-    lr: float
-    seconds: float

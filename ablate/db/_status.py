@@ -1,4 +1,5 @@
-"""``ablate status``: the picture of a study from the database, from any terminal."""
+"""What ``ablate status`` shows and what ``ablate run`` compares with: a study as the database
+holds it, readable from any terminal while a run writes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ablate.db import get_study, study_trials
+from ablate.db._read import get_study, study_trials
 from ablate.db._schema import EpochRow, StudyRow, TrialRow
 from ablate.db.writer import utcnow
 from ablate.errors import NotFoundError

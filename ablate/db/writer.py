@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ablate.db._records import EpochValues, ErrorKind, SplitMetrics
 from ablate.db._schema import (
     ClassMetricRow,
     ConfusionRow,
@@ -18,7 +17,7 @@ from ablate.db._schema import (
     StudyRow,
     TrialRow,
 )
-from ablate.spec import CLASS_NAMES
+from ablate.results import EpochResult, ErrorKind, SplitScores
 
 
 def utcnow() -> datetime:
@@ -64,69 +63,71 @@ def touch_trials(session: Session, trial_ids: list[int]) -> None:
         )
 
 
-def record_epoch(session: Session, trial_id: int, values: EpochValues) -> None:
+def record_epoch(session: Session, trial_id: int, result: EpochResult) -> None:
     """Store one epoch (replacing a row of the same epoch, so replays are idempotent)."""
     session.execute(
         delete(EpochMetricRow).where(
-            EpochMetricRow.trial_id == trial_id, EpochMetricRow.epoch == values.epoch
+            EpochMetricRow.trial_id == trial_id, EpochMetricRow.epoch == result.epoch
         )
     )
     session.merge(
         EpochRow(
             trial_id=trial_id,
-            epoch=values.epoch,
-            train_loss=values.train_loss,
-            val_loss=values.val_loss,
-            val_accuracy=values.val_accuracy,
-            lr=values.lr,
-            seconds=values.seconds,
+            epoch=result.epoch,
+            train_loss=result.train_loss,
+            val_loss=result.val_loss,
+            val_accuracy=result.val_accuracy,
+            lr=result.lr,
+            seconds=result.seconds,
         )
     )
     session.add_all(
-        EpochMetricRow(trial_id=trial_id, epoch=values.epoch, name=name, value=float(value))
-        for name, value in sorted(values.extras.items())
+        EpochMetricRow(trial_id=trial_id, epoch=result.epoch, name=name, value=float(value))
+        for name, value in sorted(result.extras.items())
     )
     session.execute(update(TrialRow).where(TrialRow.id == trial_id).values(heartbeat_at=utcnow()))
 
 
-def _add_split(session: Session, trial_id: int, metrics: SplitMetrics) -> None:
+def _add_split(session: Session, trial_id: int, scores: SplitScores) -> None:
+    if scores.classes is None:
+        raise ValueError(f"the {scores.split} scores to store have no per-class part")
     session.add(
         ResultRow(
             trial_id=trial_id,
-            split=metrics.split,
-            epoch=metrics.epoch,
-            accuracy=metrics.accuracy,
-            kappa=metrics.kappa,
-            macro_f1=metrics.macro_f1,
-            loss=metrics.loss,
-            n_samples=metrics.n_samples,
+            split=scores.split,
+            epoch=scores.epoch,
+            accuracy=scores.accuracy,
+            kappa=scores.kappa,
+            macro_f1=scores.macro_f1,
+            loss=scores.loss,
+            n_samples=scores.n_samples,
         )
     )
-    for index, (accuracy, support) in enumerate(
-        zip(metrics.class_accuracy, metrics.class_support, strict=True)
-    ):
-        name = CLASS_NAMES[index] if index < len(CLASS_NAMES) else f"class {index}"
-        session.add(
-            ClassMetricRow(
-                trial_id=trial_id,
-                split=metrics.split,
-                class_index=index,
-                class_name=name,
-                accuracy=accuracy,
-                support=support,
-            )
+    classes = scores.classes
+    session.add_all(
+        ClassMetricRow(
+            trial_id=trial_id,
+            split=scores.split,
+            class_index=index,
+            class_name=name,
+            accuracy=accuracy,
+            support=support,
         )
-    for true_class, row in enumerate(metrics.confusion):
-        for pred_class, count in enumerate(row):
-            session.add(
-                ConfusionRow(
-                    trial_id=trial_id,
-                    split=metrics.split,
-                    true_class=true_class,
-                    pred_class=pred_class,
-                    count=count,
-                )
-            )
+        for index, (name, accuracy, support) in enumerate(
+            zip(classes.names, classes.accuracy, classes.support, strict=True)
+        )
+    )
+    session.add_all(
+        ConfusionRow(
+            trial_id=trial_id,
+            split=scores.split,
+            true_class=true_class,
+            pred_class=pred_class,
+            count=count,
+        )
+        for true_class, row in enumerate(classes.confusion)
+        for pred_class, count in enumerate(row)
+    )
 
 
 def complete_trial(
@@ -135,7 +136,7 @@ def complete_trial(
     *,
     best_epoch: int,
     objective: float,
-    splits: list[SplitMetrics],
+    splits: tuple[SplitScores, ...],
     n_params: int | None,
     flops: float | None,
     batch_size: int | None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ablate.db import result_values
+from ablate.db import study_scores
 from ablate.db._read import TrialCost, trial_costs
 from ablate.errors import UsageError
 from ablate.report._accounting import accounting_notes
@@ -109,7 +109,7 @@ Values = dict[str, dict[str, dict[int, float]]]  # cell_key → metric → seed 
 
 
 def _values(engine: Engine, data: StudyData, split: str, metrics: tuple[str, ...]) -> Values:
-    results = result_values(engine, data.record.name, split=split)
+    results = study_scores(engine, data.record.name, split=split)
     values: Values = {}
     for key, by_seed in data.complete().items():
         for seed, trial in by_seed.items():

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from ablate.errors import UsageError
 from ablate.report._collect import Shown, StudyData, cell_label, format_value, short_names
-from ablate.spec import CLASS_NAMES
+from ablate.results import ClassScores
 
 FIGURE_FORMATS = ("png", "pdf")
 DPI = 150  # 10 in wide → 1500 px: sharp on a 16:9 slide
@@ -79,21 +79,32 @@ def select_cells(data: StudyData, filters: tuple[str, ...]) -> list[dict[str, An
     return cells
 
 
-def summed_confusion(matrices: dict[int, list[list[int]]], shown: Shown) -> tuple[Any, int]:
-    """The confusion matrix summed over the shown trials, and how many had one."""
-    found = [np.asarray(matrices[t.id]) for t in shown.trials if t.id in matrices]
-    return (sum(found), len(found)) if found else (None, 0)
+def summed_confusion(
+    classes: dict[int, ClassScores], shown: Shown
+) -> tuple[Any, int, tuple[str, ...]]:
+    """The confusion matrix summed over the shown trials, how many had one, and the class
+    names (as the data named them)."""
+    found = [classes[t.id] for t in shown.trials if t.id in classes]
+    if not found:
+        return None, 0, ()
+    return sum(np.asarray(c.confusion) for c in found), len(found), found[0].names
 
 
 def confusion_axes(
-    ax: Any, matrix: Any, *, normalise: bool, compact: bool = False, y_labels: bool = True
+    ax: Any,
+    matrix: Any,
+    names: tuple[str, ...],
+    *,
+    normalise: bool,
+    compact: bool = False,
+    y_labels: bool = True,
 ) -> None:
     """A heatmap with the full class names (never abbreviated): rotated x labels, and smaller
     text when ``compact`` (several matrices side by side)."""
     import seaborn as sns
 
     size = matrix.shape[0]
-    labels = list(CLASS_NAMES[:size])
+    labels = [names[i] if i < len(names) else f"class {i}" for i in range(size)]
     if normalise:
         totals = matrix.sum(axis=1, keepdims=True)
         values = np.divide(

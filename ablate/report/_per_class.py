@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from ablate.db import study_class_accuracy
+from ablate.db import study_class_scores
 from ablate.report._ablation import check_choices
 from ablate.report._accounting import accounting_notes
 from ablate.report._collect import (
@@ -18,23 +18,24 @@ from ablate.report._collect import (
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import mean_std, pct
 from ablate.report._stats import spread
-from ablate.spec import CLASS_NAMES, cell_key
+from ablate.spec import cell_key
 
 
 def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table:
     """Mean ± std over seeds of each class's accuracy (recall), one row per cell."""
     check_choices(split, ())
     data = load_study_data(engine, study)
-    by_trial = study_class_accuracy(engine, study, split=split)
+    by_trial = study_class_scores(engine, study, split=split)
+    class_names = next((c.names for c in by_trial.values()), ())  # as the data names them
     names = short_names(data.factors)
     columns = [Column(f, names[f], (f,), numeric=False) for f in data.factors] or [
         Column("cell", "Cell", ("cell",), numeric=False)
     ]
     columns.append(Column("n", "n", ("n",)))
-    slugs = [name.lower().replace(" ", "_") for name in CLASS_NAMES]
+    slugs = [name.lower().replace(" ", "_") for name in class_names]
     columns += [
         Column(slug, name, (f"{slug}_mean", f"{slug}_std"))
-        for slug, name in zip(slugs, CLASS_NAMES, strict=True)
+        for slug, name in zip(slugs, class_names, strict=True)
     ]
     search = data.spec.search is not None
     if search and not data.factors:
@@ -49,12 +50,16 @@ def per_class_table(engine: Engine, study: str, *, split: str = "test") -> Table
             Cell.plain(trial_text(data, found.trials[0]) if search and found else cell_label(cell))
         ]
         row.append(Cell(str(len(trials)), (len(trials),)))
-        for index in range(len(CLASS_NAMES)):
-            values = [100.0 * by_trial[t.id][index] for t in trials if index < len(by_trial[t.id])]
+        for index in range(len(class_names)):
+            values = [
+                100.0 * by_trial[t.id].accuracy[index]
+                for t in trials
+                if index < len(by_trial[t.id].accuracy)
+            ]
             s = spread(values)
             row.append(Cell(mean_std(s.mean, s.std), (s.mean, s.std)))
         rows.append(row)
-    first = len(columns) - len(CLASS_NAMES)
+    first = len(columns) - len(class_names)
     for index in range(first, len(columns)):
         means = [r[index].numbers[0] for r in rows if r[index].numbers[0] is not None]
         if len(means) >= 2:

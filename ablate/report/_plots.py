@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 from sqlalchemy import Engine
 
-from ablate.db import study_confusion, study_epochs
+from ablate.db import study_class_scores, study_epochs
 from ablate.errors import UsageError
 from ablate.report._collect import (
     StudyData,
@@ -51,17 +51,17 @@ def plot_confusion(
     """Per cell: counts and row-normalised matrices summed over seeds (a search study: of its
     best trial by the objective), side by side."""
     data = load_study_data(engine, study)
-    matrices = study_confusion(engine, study, split=split)
+    classes = study_class_scores(engine, study, split=split)
     paths = []
     with slide_style():
         for shown in shown_cells(data, select_cells(data, cells)):
-            matrix, n = summed_confusion(matrices, shown)
+            matrix, n, names = summed_confusion(classes, shown)
             if matrix is None:
                 continue
             figure = new_figure((13.0, 6.4))
             left, right = figure.subplots(1, 2)
-            confusion_axes(left, matrix, normalise=False)
-            confusion_axes(right, matrix, normalise=True)
+            confusion_axes(left, matrix, names, normalise=False)
+            confusion_axes(right, matrix, names, normalise=True)
             left.set_title("counts")
             right.set_title("row-normalised (% of true class)")
             figure.suptitle(f"{study} · {shown.label}\n{split} split, {_spread_words(data, n)}")
@@ -76,8 +76,8 @@ def plot_confusion_overview(
     """The cells' row-normalised matrices, at most ``OVERVIEW_PER_FIGURE`` per figure (one
     slide each), so that a large study stays readable."""
     data = load_study_data(engine, study)
-    matrices = study_confusion(engine, study, split=split)
-    found = [(s, *summed_confusion(matrices, s)) for s in shown_cells(data)]
+    classes = study_class_scores(engine, study, split=split)
+    found = [(s, *summed_confusion(classes, s)) for s in shown_cells(data)]
     found = [f for f in found if f[1] is not None]
     parts = chunks(found, OVERVIEW_PER_FIGURE)
     paths = []
@@ -89,8 +89,12 @@ def plot_confusion_overview(
         for number, part in enumerate(parts, start=1):
             figure = new_figure(size)
             axes = np.atleast_1d(figure.subplots(1, columns)).ravel()
-            for index, (ax, (shown, matrix, _n)) in enumerate(zip(axes, part, strict=False)):
-                confusion_axes(ax, matrix, normalise=True, compact=True, y_labels=index == 0)
+            for index, (ax, (shown, matrix, _n, names)) in enumerate(
+                zip(axes, part, strict=False)
+            ):
+                confusion_axes(
+                    ax, matrix, names, normalise=True, compact=True, y_labels=index == 0
+                )
                 ax.set_title(textwrap.fill(shown.label, 34), fontsize=9)
             for ax in axes[len(part) :]:
                 ax.set_visible(False)

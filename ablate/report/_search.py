@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ablate.db import result_values
+from ablate.db import study_scores
 from ablate.report._ablation import DEFAULT_METRICS, check_choices
 from ablate.report._accounting import accounting_notes
 from ablate.report._collect import best_trials, format_value, load_study_data, short_names
@@ -36,7 +36,7 @@ def search_table(
     """The top-``top`` trials by objective with their searched values and final metrics."""
     check_choices(split, metrics)
     data = load_study_data(engine, study)
-    results = result_values(engine, study, split=split)
+    results = study_scores(engine, study, split=split)
     params = list(data.spec.search.params) if data.spec.search else []
     names = short_names(tuple(params))
     objective = data.spec.objective.metric

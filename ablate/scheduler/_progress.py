@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,40 @@ class RunSummary:
     already_complete: bool
     gave_up: tuple[str, ...] = ()
     stopped: bool = False
+
+
+def snapshot(
+    study: str,
+    total: int,
+    ledger: Any,
+    active: Iterable[Any],
+    *,
+    message: str = "",
+    events: tuple[str, ...] = (),
+) -> Snapshot:
+    """What the live view shows now (``ledger``: the study's runs; ``active``: its trials
+    running here)."""
+    slots = tuple(
+        SlotView(
+            slot=a.slot.label,
+            trial=a.number,
+            cell=a.text(a.config),
+            seed=a.config.seed,
+            epoch=a.epoch,
+            epochs=a.epochs,
+            val_accuracy=a.val_accuracy,
+            eta_s=a.eta_s(),
+        )
+        for a in active
+    )
+    return Snapshot(
+        study=study,
+        total=total,
+        complete=len(ledger.complete),
+        failed=sum(ledger.failures.values()),
+        pruned=len(ledger.pruned),
+        running=len(slots),
+        slots=slots,
+        message=message,
+        events=events,
+    )

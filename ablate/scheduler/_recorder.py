@@ -1,5 +1,4 @@
-"""Every write a running study makes about one trial, in one place: ablate's rows and the
-matching Optuna tells.
+"""Every write a running study makes, in one place: ablate's rows and the matching Optuna calls.
 
 Each write is safe against another scheduler having acted on the same trial first. A
 machine whose heartbeat was late (overloaded, suspended) can find its running trial marked
@@ -13,14 +12,25 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.trial import TrialState
+from optuna.trial import TrialState as OptunaState
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
-from ablate.db import EpochValues, ErrorKind, SplitMetrics, session_scope, writer
+from ablate.db import (
+    ErrorKind,
+    TrialState,
+    database_lock,
+    delete_study,
+    optuna_engine_policy,
+    study_trials,
+)
+from ablate.db import ledger as rows
+from ablate.errors import AblateError
+from ablate.results import EpochResult, TrialResult
+from ablate.scheduler._optuna import all_distributions, fixed_trial, open_study
 
 
 @dataclass(frozen=True)
@@ -32,52 +42,90 @@ class Outcome:
 
 
 class Recorder:
-    def __init__(self, engine: Engine, study: optuna.Study) -> None:
-        self.engine, self.study = engine, study
+    def __init__(self, url: str, engine: Engine, study: optuna.Study, study_id: int) -> None:
+        self.url, self.engine, self.study, self.study_id = url, engine, study, study_id
 
-    def epoch(self, row_id: int, values: EpochValues) -> None:
-        with session_scope(self.engine) as session:
-            writer.record_epoch(session, row_id, values)
+    @classmethod
+    def open(
+        cls, spec: Any, *, url: str, engine: Engine, spec_text: str, spec_path: str
+    ) -> Recorder:
+        """Create or refresh the study row and its Optuna study (once across processes and
+        hosts: two schedulers starting together would both try)."""
+        with database_lock(engine):
+            study_id = rows.upsert_study(
+                engine,
+                name=spec.name,
+                description=spec.description,
+                kind=spec.kind,
+                spec_json=spec.model_dump(mode="json"),
+                spec_text=spec_text,
+                spec_path=spec_path,
+            )
+            storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+            optuna_engine_policy(storage.engine)  # WAL, synchronous=FULL, busy timeout
+            study = open_study(spec, storage)
+        return cls(url, engine, study, study_id)
+
+    def forget_if_unstarted(self, name: str) -> None:
+        """Delete a study this invocation created that never got a trial (a typo found by
+        the preflight, Ctrl-C during data preparation): no empty row is left behind."""
+        with contextlib.suppress(AblateError):
+            if not study_trials(self.engine, name):
+                delete_study(self.url, name)
+
+    # ----------------------------------------------------------------- claims
+    def claim(self, **fields: Any) -> int | None:
+        """Insert the RUNNING row of a run; None if another attempt holds it."""
+        return rows.claim(self.engine, study_id=self.study_id, number=-1, **fields)
+
+    def started(self, row_id: int, trial: optuna.Trial) -> None:
+        rows.set_fields(self.engine, row_id, number=trial.number, optuna_trial_id=trial._trial_id)
+
+    def trial_for(self, spec: Any, planned: Any) -> optuna.Trial:
+        """The Optuna twin of a grid run, or of a retried searched run.
+
+        A grid run's cell and seed are user attributes, not Optuna parameters: Optuna fixes a
+        categorical parameter's choices for good, so a study could never grow by a seed or a
+        grid value. A retried searched run repeats its sampled parameters exactly."""
+        if spec.search is None:
+            attrs = {"cell": planned.cell, "seed": planned.seed, "run_key": planned.run_key}
+            return fixed_trial(self.study, {}, {}, user_attrs=attrs)
+        params = {**planned.cell, "seed": planned.seed, **planned.params}
+        distributions = all_distributions(spec)
+        return fixed_trial(self.study, params, {k: distributions[k] for k in params})
+
+    def end_sampled(self, trial: optuna.Trial) -> None:
+        """A sampled trial whose run another process claimed first: it never ran."""
+        self.tell(trial, state=OptunaState.FAIL)
+
+    def unclaim(self, row_id: int) -> None:
+        rows.unclaim(self.engine, row_id)
+
+    def heartbeat(self, row_ids: list[int]) -> None:
+        if row_ids:
+            rows.heartbeat(self.engine, row_ids)
+
+    def log_path(self, row_id: int) -> str:
+        return rows.log_path(self.engine, row_id)
+
+    # ---------------------------------------------------------------- results
+    def epoch(self, row_id: int, result: EpochResult) -> None:
+        rows.record_epoch(self.engine, row_id, result)
 
     def complete(
-        self,
-        row_id: int,
-        trial: optuna.Trial,
-        *,
-        best_epoch: int,
-        objective: float,
-        splits: list[SplitMetrics],
-        n_params: int | None,
-        flops: float | None,
-        batch_size: int | None,
-        device: str,
-        resumed_from_epoch: int,
+        self, row_id: int, trial: optuna.Trial, result: TrialResult, *, device: str
     ) -> Outcome:
-        def write() -> bool:
-            with session_scope(self.engine) as session:
-                done = writer.complete_trial(
-                    session, row_id, best_epoch=best_epoch, objective=objective, splits=splits,
-                    n_params=n_params, flops=flops, batch_size=batch_size,
-                )  # fmt: skip
-                if done:
-                    writer.set_trial_fields(
-                        session, row_id, device=device, resumed_from_epoch=resumed_from_epoch
-                    )
-                return done
-
-        if not write():
-            try:  # our row was marked interrupted while we trained: take it back if we can
-                with session_scope(self.engine) as session:
-                    writer.reclaim_trial(session, row_id)
-            except IntegrityError:
+        stored = rows.complete(self.engine, row_id, result, device=device)
+        if not stored:  # our row was marked interrupted while we trained: take it back?
+            if not rows.reclaim(self.engine, row_id):
                 return Outcome(
                     False,
                     "another machine took this run over while its heartbeat was late; "
                     "that attempt's result stands and this one is dropped",
                 )
-            if not write():
+            if not rows.complete(self.engine, row_id, result, device=device):
                 return Outcome(False, "the trial row was changed by another process")
-        self.tell(trial, values=objective)
+        self.tell(trial, values=result.objective)
         return Outcome(True)
 
     def end(
@@ -85,19 +133,18 @@ class Recorder:
         row_id: int,
         trial: optuna.Trial | None,
         *,
-        state: str,
+        state: TrialState,
         error: str,
         error_kind: ErrorKind = ErrorKind.NONE,
     ) -> None:
         """A trial that failed, was pruned or interrupted."""
-        with session_scope(self.engine) as session:
-            writer.end_trial(session, row_id, state=state, error=error, error_kind=error_kind)
+        rows.end(self.engine, row_id, state=state, error=error, error_kind=error_kind)
         if trial is not None:
-            optuna_state = TrialState.PRUNED if state == "pruned" else TrialState.FAIL
-            self.tell(trial, state=optuna_state)
+            pruned = state == TrialState.PRUNED
+            self.tell(trial, state=OptunaState.PRUNED if pruned else OptunaState.FAIL)
 
     def tell(
-        self, trial: optuna.Trial, *, values: float | None = None, state: TrialState | None = None
+        self, trial: optuna.Trial, *, values: float | None = None, state: OptunaState | None = None
     ) -> None:
         """Optuna's tell, a no-op when another process already finished the trial."""
         with contextlib.suppress(UpdateFinishedTrialError):

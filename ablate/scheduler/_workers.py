@@ -24,6 +24,7 @@ from typing import Any
 
 from ablate.scheduler.devices import DevicePool, Slot
 from ablate.worker import worker_main
+from ablate.worker._messages import Exit
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Workers:
                 worker.process.kill()
                 continue
             with contextlib.suppress(OSError, BrokenPipeError):
-                worker.conn.send(("exit",))
+                worker.conn.send(Exit())
         for worker in self._workers.values():
             worker.process.join(timeout=10)
             if worker.process.is_alive():

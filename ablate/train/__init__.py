@@ -1,14 +1,6 @@
-"""Training: ``fit(config, device=..., report=...) -> FitResult``, metrics and checkpoints."""
+"""Training: ``fit(config, device=..., report=...) -> TrialResult``, metrics and checkpoints."""
 
-from ablate.train._metrics import SplitScores, confusion_matrix, scores_from_confusion
-from ablate.train._report import EpochReport, FitResult, NullReporter, Reporter
+from ablate.train._metrics import confusion_matrix, scores_from_confusion
+from ablate.train._report import NullReporter, Reporter
 
-__all__ = [
-    "EpochReport",
-    "FitResult",
-    "NullReporter",
-    "Reporter",
-    "SplitScores",
-    "confusion_matrix",
-    "scores_from_confusion",
-]
+__all__ = ["NullReporter", "Reporter", "confusion_matrix", "scores_from_confusion"]

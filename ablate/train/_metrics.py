@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass(frozen=True)
-class SplitScores:
-    accuracy: float
-    kappa: float
-    macro_f1: float
-    loss: float
-    n_samples: int
-    class_accuracy: tuple[float, ...]
-    class_support: tuple[int, ...]
-    confusion: tuple[tuple[int, ...], ...]
+from ablate.results import ClassScores, SplitScores
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
@@ -25,7 +13,9 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def scores_from_confusion(matrix: np.ndarray, *, loss: float) -> SplitScores:
+def scores_from_confusion(
+    matrix: np.ndarray, *, loss: float, split: str, epoch: int, class_names: tuple[str, ...]
+) -> SplitScores:
     """Accuracy, Cohen's kappa, macro-F1 (over classes present in labels or predictions)."""
     matrix = matrix.astype(np.int64)
     total = int(matrix.sum())
@@ -41,12 +31,17 @@ def scores_from_confusion(matrix: np.ndarray, *, loss: float) -> SplitScores:
     macro_f1 = float(f1[present].mean()) if present.any() else 0.0
     class_accuracy = np.divide(diagonal, support, out=np.zeros_like(diagonal), where=support > 0)
     return SplitScores(
+        split=split,
+        epoch=epoch,
         accuracy=accuracy,
         kappa=float(kappa),
         macro_f1=macro_f1,
         loss=float(loss),
         n_samples=total,
-        class_accuracy=tuple(float(x) for x in class_accuracy),
-        class_support=tuple(int(x) for x in support),
-        confusion=tuple(tuple(int(x) for x in row) for row in matrix),
+        classes=ClassScores(
+            names=tuple(class_names),
+            accuracy=tuple(float(x) for x in class_accuracy),
+            support=tuple(int(x) for x in support),
+            confusion=tuple(tuple(int(x) for x in row) for row in matrix),
+        ),
     )

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-from ablate.train._metrics import SplitScores
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    epoch: int  # 1-based
-    train_loss: float
-    val_loss: float
-    val_accuracy: float
-    lr: float
-    seconds: float
-    extras: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FitResult:
-    status: Literal["complete", "pruned", "stopped"]
-    best_epoch: int
-    objective: float | None
-    val: SplitScores | None
-    test: SplitScores | None
-    n_params: int
-    flops: float | None
-    batch_size: int
-    resumed_from_epoch: int
-    device: str
+from ablate.results import EpochResult
 
 
 class Reporter(Protocol):
-    def epoch(self, report: EpochReport, *, replayed: bool) -> None:
+    def epoch(self, report: EpochResult, *, replayed: bool) -> None:
         """An epoch finished (``replayed``: re-sent from a checkpoint after a resume)."""
 
     def should_prune(self, epoch: int, value: float) -> bool:
@@ -51,13 +25,13 @@ class NullReporter:
     """A reporter that records epochs in a list; for direct calls and tests."""
 
     def __init__(self) -> None:
-        self.epochs: list[EpochReport] = []
+        self.epochs: list[EpochResult] = []
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
         self.notes.append(text)
 
-    def epoch(self, report: EpochReport, *, replayed: bool) -> None:
+    def epoch(self, report: EpochResult, *, replayed: bool) -> None:
         self.epochs.append(report)
 
     def should_prune(self, epoch: int, value: float) -> bool:

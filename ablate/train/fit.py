@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from ablate.data import ensure_dataset, open_cache
 from ablate.data.loader import DeviceData
 from ablate.models import build_model, compute_loss, count_flops, count_parameters
+from ablate.results import ClassScores, EpochResult, FitStatus, SplitScores, TrialResult
 from ablate.spec import DataSpec, TrialConfig
 from ablate.train._lr import cosine_lr
-from ablate.train._metrics import SplitScores, confusion_matrix, scores_from_confusion
-from ablate.train._report import EpochReport, FitResult, Reporter
+from ablate.train._metrics import confusion_matrix, scores_from_confusion
+from ablate.train._report import Reporter
 from ablate.train.checkpoint import (
     DamagedCheckpoint,
     load_checkpoint,
@@ -32,8 +33,6 @@ from ablate.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-
-NUM_CLASSES = 9
 
 
 def seed_everything(seed: int) -> None:
@@ -58,7 +57,13 @@ def _autocast(device: torch.device, precision: str) -> torch.autocast:
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, data: DeviceData, split: str, *, batch_size: int, precision: str
+    model: torch.nn.Module,
+    data: DeviceData,
+    split: str,
+    *,
+    epoch: int,
+    batch_size: int,
+    precision: str,
 ) -> SplitScores:
     """Loss (plain cross-entropy of the main head) and metrics on a split; restores train mode."""
     was_training = model.training
@@ -75,8 +80,11 @@ def evaluate(
         labels.append(target.cpu())
     model.train(was_training)
     y = torch.cat(labels).numpy()
-    matrix = confusion_matrix(y, torch.cat(predictions).numpy(), NUM_CLASSES)
-    return scores_from_confusion(matrix, loss=float(loss_sum.item()) / max(1, len(y)))
+    matrix = confusion_matrix(y, torch.cat(predictions).numpy(), len(data.class_names))
+    loss = float(loss_sum.item()) / max(1, len(y))
+    return scores_from_confusion(
+        matrix, loss=loss, split=split, epoch=epoch, class_names=data.class_names
+    )
 
 
 def _better(value: float, best: float | None, direction: str) -> bool:
@@ -108,7 +116,10 @@ def _setup(config: TrialConfig, device: torch.device, data: DeviceData) -> _Tria
     """Model (initialised from the seed), optimiser and memory format for a trial."""
     train = config.train
     model = build_model(
-        config.model, config.loss, num_classes=NUM_CLASSES, image_size=config.data.image_size
+        config.model,
+        config.loss,
+        num_classes=len(data.class_names),
+        image_size=config.data.image_size,
     ).to(device)
     channels_last = train.channels_last is True or (
         train.channels_last == "auto" and device.type == "cuda"
@@ -129,7 +140,7 @@ def fit(
     report: Reporter,
     data: DeviceData | None = None,
     best_path: Path | None = None,
-) -> FitResult:
+) -> TrialResult:
     """Train one trial to the end (or until pruned/stopped) and return its final metrics.
 
     ``data`` may be passed in when a worker already holds this trial's data on the device.
@@ -155,14 +166,10 @@ def fit(
         trial.model.load_state_dict(state["model"])
         trial.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
-        start, best, history, flops = (
-            state["epoch"],
-            state["best"],
-            state["history"],
-            state["flops"],
-        )
+        start, history, flops = state["epoch"], state["history"], state["flops"]
+        best = _best_from_state(state["best"], data.class_names)
         for item in history:
-            report.epoch(EpochReport(**item), replayed=True)
+            report.epoch(EpochResult(**item), replayed=True)
         trained_with = state.get("threads")
         if trained_with is not None and trained_with != torch.get_num_threads():
             report.note(
@@ -173,25 +180,25 @@ def fit(
     if flops is None:
         flops = _flops_or_none(trial.model, config.data.image_size)
 
-    def result(status: str) -> FitResult:
+    def result(status: FitStatus) -> TrialResult:
         return _result(status, best, n_params, flops, config.train.batch_size, start, device)
 
     for epoch in range(start + 1, config.train.epochs + 1):
         started = time.perf_counter()
         trained = _train_epoch(trial, epoch, report)
         if trained is None:
-            return result("stopped")
+            return result(FitStatus.STOPPED)
         means, lr = trained
-        val = _evaluate(trial, "val")
+        val = _evaluate(trial, "val", epoch)
         value = _objective(val, config.objective.metric)
         if _better(value, best["objective"], config.objective.direction):
-            test = _evaluate(trial, "test")  # only ever reported, never used to choose
-            best = {"epoch": epoch, "objective": value, "val": asdict(val), "test": asdict(test)}
+            test = _evaluate(trial, "test", epoch)  # only ever reported, never used to choose
+            best = {"epoch": epoch, "objective": value, "val": val, "test": test}
             if best_path is not None:
                 save_checkpoint(best_path, _best_weights(trial, epoch, value))
         extras = {k: v for k, v in means.items() if k != "train_loss"}
         extras.update({"val_kappa": val.kappa, "val_macro_f1": val.macro_f1})
-        epoch_report = EpochReport(
+        epoch_report = EpochResult(
             epoch=epoch,
             train_loss=means["train_loss"],
             val_loss=val.loss,
@@ -211,7 +218,7 @@ def fit(
                     "model": trial.model.state_dict(),
                     "optimizer": trial.optimizer.state_dict(),
                     "rng": rng_state(),
-                    "best": best,
+                    "best": _best_state(best),
                     "history": history,
                     "flops": flops,
                     "threads": torch.get_num_threads(),
@@ -219,8 +226,8 @@ def fit(
             )
         report.epoch(epoch_report, replayed=False)
         if epoch < config.train.epochs and report.should_prune(epoch, value):
-            return result("pruned")
-    return result("complete")
+            return result(FitStatus.PRUNED)
+    return result(FitStatus.COMPLETE)
 
 
 def _train_epoch(
@@ -274,10 +281,15 @@ def _train_epoch(
     return {name: float(value.item()) / max(1, seen) for name, value in sums.items()}, lr
 
 
-def _evaluate(trial: _Trial, split: str) -> SplitScores:
+def _evaluate(trial: _Trial, split: str, epoch: int) -> SplitScores:
     train = trial.config.train
     return evaluate(
-        trial.model, trial.data, split, batch_size=train.eval_batch_size, precision=train.precision
+        trial.model,
+        trial.data,
+        split,
+        epoch=epoch,
+        batch_size=train.eval_batch_size,
+        precision=train.precision,
     )
 
 
@@ -295,6 +307,43 @@ def _empty_best() -> dict[str, Any]:
     return {"epoch": 0, "objective": None, "val": None, "test": None}
 
 
+def _best_state(best: dict[str, Any]) -> dict[str, Any]:
+    """The best-so-far as plain values for the checkpoint (``torch.load(weights_only=True)``)."""
+    return {**best, **{s: asdict(best[s]) if best[s] else None for s in ("val", "test")}}
+
+
+def _best_from_state(state: dict[str, Any], class_names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        **state,
+        **{s: _scores(state[s], s, state["epoch"], class_names) for s in ("val", "test")},
+    }
+
+
+def _scores(
+    state: dict[str, Any] | None, split: str, epoch: int, class_names: tuple[str, ...]
+) -> SplitScores | None:
+    if state is None:
+        return None
+    if "classes" not in state:  # a checkpoint written before the one result type
+        classes = ClassScores(
+            names=class_names,
+            accuracy=tuple(state["class_accuracy"]),
+            support=tuple(state["class_support"]),
+            confusion=tuple(tuple(row) for row in state["confusion"]),
+        )
+        summary = {k: state[k] for k in ("accuracy", "kappa", "macro_f1", "loss", "n_samples")}
+        return SplitScores(split=split, epoch=epoch, classes=classes, **summary)
+    classes = state["classes"]
+    return SplitScores(
+        **{**state, "classes": ClassScores(
+            names=tuple(classes["names"]),
+            accuracy=tuple(classes["accuracy"]),
+            support=tuple(classes["support"]),
+            confusion=tuple(tuple(row) for row in classes["confusion"]),
+        )}
+    )  # fmt: skip
+
+
 def _accumulate(sums: dict[str, torch.Tensor], name: str, value: torch.Tensor) -> None:
     sums[name] = sums[name] + value if name in sums else value
 
@@ -307,20 +356,20 @@ def _flops_or_none(model: torch.nn.Module, image_size: int) -> float | None:
 
 
 def _result(
-    status: str,
+    status: FitStatus,
     best: dict[str, Any],
     n_params: int,
     flops: float | None,
     batch_size: int,
     resumed_from: int,
     device: str,
-) -> FitResult:
-    return FitResult(
-        status=status,  # type: ignore[arg-type]
+) -> TrialResult:
+    return TrialResult(
+        status=status,
         best_epoch=best["epoch"],
         objective=best["objective"],
-        val=SplitScores(**best["val"]) if best["val"] else None,
-        test=SplitScores(**best["test"]) if best["test"] else None,
+        val=best["val"],
+        test=best["test"],
         n_params=n_params,
         flops=flops,
         batch_size=batch_size,

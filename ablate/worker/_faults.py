@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+
+from ablate.spec import TrialConfig
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,13 @@ class Fault:
     epoch: int
     match: dict[str, str]
 
-    def applies(self, config: dict[str, Any], epoch: int) -> bool:
+    def applies(self, config: TrialConfig, epoch: int) -> bool:
         if epoch != self.epoch:
             return False
         values = {
-            "seed": str(config["seed"]),
-            "batch_size": str(config["train"]["batch_size"]),
-            **{key: str(value) for key, value in config.get("cell", {}).items()},
+            "seed": str(config.seed),
+            "batch_size": str(config.train.batch_size),
+            **{key: str(value) for key, value in config.cell.items()},
         }
         return all(values.get(key) == value for key, value in self.match.items())
 

@@ -13,14 +13,28 @@ import os
 import signal
 import sys
 import traceback
-from dataclasses import asdict
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
 from ablate.errors import UsageError
+from ablate.results import EpochResult, ErrorKind
+from ablate.spec import TrialConfig
 from ablate.worker._faults import Fault, parse_faults
+from ablate.worker._messages import (
+    Allocated,
+    AskPrune,
+    CheckNames,
+    EpochDone,
+    Exit,
+    NamesChecked,
+    Note,
+    PruneAnswer,
+    RunTrial,
+    TrialDone,
+    TrialFailed,
+)
 from ablate.worker._task import WorkerTask
 
 
@@ -32,7 +46,7 @@ class PipeReporter:
         conn: Connection,
         stop: Event,
         faults: tuple[Fault, ...],
-        config: dict,
+        config: TrialConfig,
         *,
         prunable: bool = True,
     ) -> None:
@@ -40,8 +54,8 @@ class PipeReporter:
         self._prunable = prunable
         self._announced = False
 
-    def epoch(self, report: Any, *, replayed: bool) -> None:
-        self._conn.send(("epoch", asdict(report), replayed))
+    def epoch(self, report: EpochResult, *, replayed: bool) -> None:
+        self._conn.send(EpochDone(report, replayed))
         print(
             f"epoch {report.epoch}: train_loss={report.train_loss:.4f} "
             f"val_loss={report.val_loss:.4f} val_acc={report.val_accuracy:.4f}"
@@ -53,20 +67,20 @@ class PipeReporter:
                 fault.fire()
 
     def note(self, text: str) -> None:
-        self._conn.send(("note", text))
+        self._conn.send(Note(text))
         print(text, flush=True)
 
     def should_prune(self, epoch: int, value: float) -> bool:
         if not self._prunable:
             return False
-        self._conn.send(("prune?", epoch, value))
-        answer = self._conn.recv()
-        return bool(answer[1])
+        self._conn.send(AskPrune(epoch, value))
+        answer: PruneAnswer = self._conn.recv()
+        return answer.prune
 
     def should_stop(self) -> bool:
         if not self._announced:  # first batch: the model and data are on the device now
             self._announced = True
-            self._conn.send(("allocated",))
+            self._conn.send(Allocated())
         return self._stop.is_set()
 
 
@@ -110,38 +124,36 @@ def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event
             message = conn.recv()
         except (EOFError, OSError):
             return
-        if message[0] == "check":  # names the study can reach, before anything trains
-            from ablate.models import unknown_backbone
+        match message:
+            case CheckNames(backbones):  # the names the study can reach, before it trains
+                from ablate.models import unknown_backbone
 
-            problems = [unknown_backbone(name, where) for name, where in message[1].items()]
-            conn.send(("checked", [p for p in problems if p]))
-            continue
-        if message[0] != "task":
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)  # nothing left to clean up; tearing torch down costs ~1 s per worker
-        if not _run_task(message[1], conn, stop, held):
-            conn.close()
-            return
+                problems = (unknown_backbone(name, where) for name, where in backbones.items())
+                conn.send(NamesChecked(tuple(p for p in problems if p)))
+            case RunTrial(task):
+                if not _run_task(task, conn, stop, held):
+                    conn.close()
+                    return
+            case Exit():
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(0)  # nothing left to clean up; tearing torch down costs ~1 s
 
 
 def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, Any]) -> bool:
     """Train one trial and send its result or error; False if the process should exit."""
     import torch
 
-    from ablate.spec import TrialConfig
     from ablate.train.fit import fit, load_data
 
     _redirect_output(task.log_path)
-    config = TrialConfig.model_validate(task.config)
+    config = task.config
     print(
         f"trial of {config.study}: cell={config.cell} params={config.params} seed={config.seed} "
         f"device={task.device} threads={torch.get_num_threads()} pid={os.getpid()}",
         flush=True,
     )
-    reporter = PipeReporter(
-        conn, stop, parse_faults(task.fault), task.config, prunable=task.prunable
-    )
+    reporter = PipeReporter(conn, stop, parse_faults(task.fault), config, prunable=task.prunable)
     try:
         key = f"{task.data_root}|{task.device}|{config.data.model_dump_json()}"
         if held.get("key") != key:
@@ -160,20 +172,21 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
             best_path=Path(task.best_path) if task.best_path else None,
         )
         name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
-        conn.send(("result", asdict(result), name))
+        conn.send(TrialDone(result, name))
     except torch.cuda.OutOfMemoryError:
-        traceback.print_exc()
-        conn.send(("error", "oom", traceback.format_exc()))
-        return False
+        return _failed(conn, ErrorKind.OOM)
     except UsageError:  # e.g. a backbone that cannot take the input: the same every time
-        traceback.print_exc()
-        conn.send(("error", "usage", traceback.format_exc()))
-        return False
+        return _failed(conn, ErrorKind.USAGE)
     except BaseException:
-        traceback.print_exc()
-        conn.send(("error", "exception", traceback.format_exc()))
-        return False
+        return _failed(conn, ErrorKind.EXCEPTION)
     finally:
         if task.device.startswith("cuda"):
             torch.cuda.empty_cache()
     return True
+
+
+def _failed(conn: Connection, kind: ErrorKind) -> bool:
+    """Log the exception being handled and tell the scheduler; the process then exits."""
+    traceback.print_exc()
+    conn.send(TrialFailed(kind, traceback.format_exc()))
+    return False

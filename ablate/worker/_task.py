@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from ablate.spec import TrialConfig
 
 # The thread-pool sizes a slot sets in its worker's environment (``Slot.env``); the CPU fork
 # server sets them to 1 before it imports torch (``ablate.worker._preload``).
@@ -12,7 +13,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 
 @dataclass(frozen=True)
 class WorkerTask:
-    config: dict[str, Any]  # TrialConfig.model_dump(mode="json"), the effective config
+    config: TrialConfig  # the effective, validated config (crosses the pipe once, as it is)
     device: str  # as torch sees it after pinning: "cuda:0" or "cpu"
     data_root: str
     checkpoint_path: str
@@ -20,4 +21,3 @@ class WorkerTask:
     best_path: str | None = None  # where to keep the best-validation weights, if asked
     prunable: bool = True  # False when the study has no pruner: no question per epoch
     fault: str | None = None  # test aid, see ablate.worker._faults
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ablate.db import EpochValues, SplitMetrics, ensure_schema, make_engine, session_scope, writer
+from ablate.data._layout import URFC_CLASSES
+from ablate.db import ensure_schema, make_engine, session_scope, writer
+from ablate.results import ClassScores, EpochResult, SplitScores
 from ablate.spec import StudySpec, cell_key, resolve
 
 
@@ -37,12 +39,12 @@ class FakeTrial:
     flops: float | None = None
 
 
-def _split(name: str, trial: FakeTrial) -> SplitMetrics:
+def _split(name: str, trial: FakeTrial) -> SplitScores:
     shift = 0.0 if name == "test" else -0.01
     confusion = tuple(
         tuple(8 if i == j else (1 if j == (i + 1) % 9 else 0) for j in range(9)) for i in range(9)
     )
-    return SplitMetrics(
+    return SplitScores(
         split=name,
         epoch=trial.epochs,
         accuracy=trial.accuracy + shift,
@@ -50,9 +52,12 @@ def _split(name: str, trial: FakeTrial) -> SplitMetrics:
         macro_f1=trial.macro_f1 + shift,
         loss=1.0,
         n_samples=81,
-        class_accuracy=tuple(trial.accuracy + 0.01 * (k - 4) for k in range(9)),
-        class_support=(9,) * 9,
-        confusion=confusion,
+        classes=ClassScores(
+            names=URFC_CLASSES,
+            accuracy=tuple(trial.accuracy + 0.01 * (k - 4) for k in range(9)),
+            support=(9,) * 9,
+            confusion=confusion,
+        ),
     )
 
 
@@ -96,7 +101,7 @@ def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
                 writer.record_epoch(
                     session,
                     trial_id,
-                    EpochValues(
+                    EpochResult(
                         epoch,
                         1.0 / epoch,
                         1.1 / epoch,
@@ -112,7 +117,7 @@ def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
                     trial_id,
                     best_epoch=t.epochs,
                     objective=t.objective if t.objective is not None else t.accuracy - 0.01,
-                    splits=[_split("val", t), _split("test", t)],
+                    splits=(_split("val", t), _split("test", t)),
                     n_params=t.n_params,
                     flops=t.flops,
                     batch_size=64,

@@ -11,6 +11,7 @@ import optuna
 import pytest
 
 from ablate.db import ensure_schema, make_engine, session_scope, writer
+from ablate.db import ledger as rows
 from ablate.db._schema import TrialRow
 from ablate.scheduler import _ledger
 from ablate.scheduler._optuna import fixed_trial, grid_distributions
@@ -60,16 +61,16 @@ def _dead_pid() -> int:
 
 
 def test_a_run_is_claimed_once(engine) -> None:
-    assert _ledger.claim(engine, **_fields(engine)) is not None
-    assert _ledger.claim(engine, **_fields(engine)) is None
-    assert _ledger.claim(engine, **_fields(engine, run_key="k2")) is not None
+    assert rows.claim(engine, **_fields(engine)) is not None
+    assert rows.claim(engine, **_fields(engine)) is None
+    assert rows.claim(engine, **_fields(engine, run_key="k2")) is not None
 
 
 def test_a_failed_attempt_frees_the_run(engine) -> None:
-    first = _ledger.claim(engine, **_fields(engine))
+    first = rows.claim(engine, **_fields(engine))
     with session_scope(engine) as session:
         writer.end_trial(session, first, state="failed", error="boom")
-    assert _ledger.claim(engine, **_fields(engine)) is not None
+    assert rows.claim(engine, **_fields(engine)) is not None
     ledger = _ledger.read_ledger(engine, engine.study_id)
     assert ledger.failures["k1"] == 1 and "k1" in ledger.live
 
@@ -77,11 +78,11 @@ def test_a_failed_attempt_frees_the_run(engine) -> None:
 def test_recover_interrupts_dead_owner_and_stale_heartbeat(engine, tmp_path: Path) -> None:
     study = optuna.create_study(study_name="led", storage=f"sqlite:///{tmp_path / 'a.sqlite'}")
     trial = fixed_trial(study, {"model.modality": "rs", "seed": 0}, grid_distributions(SPEC))
-    dead = _ledger.claim(engine, **_fields(engine, run_key="dead", pid=_dead_pid()))
+    dead = rows.claim(engine, **_fields(engine, run_key="dead", pid=_dead_pid()))
     with session_scope(engine) as session:
         writer.set_trial_fields(session, dead, optuna_trial_id=trial._trial_id)
-    stale = _ledger.claim(engine, **_fields(engine, run_key="stale", host="elsewhere"))
-    alive = _ledger.claim(engine, **_fields(engine, run_key="alive", host="elsewhere"))
+    stale = rows.claim(engine, **_fields(engine, run_key="stale", host="elsewhere"))
+    alive = rows.claim(engine, **_fields(engine, run_key="alive", host="elsewhere"))
     with session_scope(engine) as session:
         writer.set_trial_fields(session, stale, heartbeat_at=writer.utcnow() - timedelta(hours=1))
     notes = _ledger.recover(

@@ -73,7 +73,7 @@ def test_killed_five_times_equals_uninterrupted(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     data_env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    study = tiny_study(tmp_path / "cut.yaml", name="cut", epochs=4)
+    study = tiny_study(tmp_path / "cut.yaml", name="cut", epochs=6)  # room for five cuts
 
     clean_db = tmp_path / "clean" / "ablate.sqlite"
     clean_db.parent.mkdir()

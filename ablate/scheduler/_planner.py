@@ -1,0 +1,144 @@
+"""What runs next, how often a run may fail, and when a study is done: pure policy.
+
+No processes, no database, no Optuna: the planner reads a ``Ledger`` (every attempt so far)
+and the run keys this scheduler has running, and answers. Its unit tests need neither.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ablate.scheduler._ledger import Ledger
+from ablate.spec import StudySpec, TrialConfig, cell_key, cell_text, resolve
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Ask the sampler for a new configuration of a search (the planner cannot sample)."""
+
+
+class Planner:
+    def __init__(
+        self,
+        spec: StudySpec,
+        planned: list[TrialConfig],
+        *,
+        epoch_seconds: dict[str, tuple[float, int]] | None = None,
+    ) -> None:
+        """``planned``: a grid study's runs, seed-major (``grid_trials``); [] for a search.
+        ``epoch_seconds``: cell key → (sum of epoch seconds, epochs), from earlier runs."""
+        self.spec, self.planned = spec, planned
+        self._epoch_seconds = dict(epoch_seconds or {})
+        self._forgiven: Counter[str] = Counter()
+
+    # ----------------------------------------------------------------- counts
+    @property
+    def target(self) -> int:
+        """Runs the study needs: cells × seeds, or the search's trials."""
+        return len(self.planned) if self.spec.search is None else self.spec.search.n_trials
+
+    def forgive(self, ledger: Ledger) -> None:
+        """Failures so far no longer count against the retry cap (``--retry-failed``)."""
+        self._forgiven = Counter(ledger.failures)
+
+    def failures(self, run_key: str, ledger: Ledger) -> int:
+        return ledger.failures[run_key] - self._forgiven[run_key]
+
+    def exhausted(self, run_key: str, ledger: Ledger) -> bool:
+        """Given up on: a usage error (the same config fails the same way every time) or
+        more failures than ``resources.max_retries``; interruptions never count."""
+        failures = self.failures(run_key, ledger)
+        if run_key in ledger.usage and failures > 0:
+            return True
+        return failures > self.spec.resources.max_retries
+
+    # ------------------------------------------------------------------- next
+    def next(self, ledger: Ledger, running: set[str]) -> TrialConfig | Sample | None:
+        """The run to start next (a grid run, a searched run to retry, or a new sample), or
+        None when nothing is left to start now."""
+        busy = ledger.complete | ledger.live | ledger.pruned | running
+        if self.spec.search is None:
+            pending = [
+                c
+                for c in self.planned
+                if c.run_key not in busy and not self.exhausted(c.run_key, ledger)
+            ]
+            return self.longest_of_first_seed(pending) if pending else None
+        for run_key, values in ledger.last_params.items():  # retries of searched runs first
+            if run_key in busy or self.exhausted(run_key, ledger):
+                continue
+            return self._searched(values)
+        finished = len(ledger.complete) + len(ledger.pruned)
+        if finished + len(ledger.live | running) >= self.spec.search.n_trials:
+            return None
+        return Sample()
+
+    def _searched(self, values: dict) -> TrialConfig:
+        assert self.spec.search is not None
+        cell = {k: v for k, v in values.items() if k in self.spec.grid}
+        searched = {k: v for k, v in values.items() if k in self.spec.search.params}
+        return resolve(self.spec, seed=int(values["seed"]), cell=cell, params=searched)
+
+    def longest_of_first_seed(self, pending: list[TrialConfig]) -> TrialConfig:
+        """Seed by seed, so that a first full table comes early; within a seed the run
+        expected to take longest, so that the cheap ones fill the gaps at the end instead of
+        one long run finishing alone (bench_scheduler's mixed study: the two slots end
+        within a second of each other). A cell not timed yet counts as longest: it runs early
+        and teaches us its cost. Ties keep the grid order."""
+        wave = [c for c in pending if c.seed == pending[0].seed]  # planned is seed-major
+        return max(wave, key=self.expected_seconds)
+
+    def expected_seconds(self, config: TrialConfig) -> float:
+        total, count = self._epoch_seconds.get(cell_key(config.cell), (0.0, 0))
+        return total / count * config.train.epochs if count else float("inf")
+
+    def timed_epoch(self, config: TrialConfig, seconds: float) -> None:
+        key = cell_key(config.cell)
+        total, count = self._epoch_seconds.get(key, (0.0, 0))
+        self._epoch_seconds[key] = (total + seconds, count + 1)
+
+    def batch_for(self, config: TrialConfig, ledger: Ledger) -> TrialConfig:
+        """The run's config, its batch halved once per out-of-memory failure when the study
+        asks for that (the run key stays that of the planned config)."""
+        ooms = ledger.ooms[config.run_key]
+        if not ooms or not self.spec.train.halve_batch_on_oom:
+            return config
+        batch = max(1, config.train.batch_size // (2**ooms))
+        train = config.train.model_copy(update={"batch_size": batch})
+        return config.model_copy(update={"train": train})
+
+    # ------------------------------------------------------------------- done
+    def done(self, ledger: Ledger) -> bool:
+        """Every planned run complete or given up on; a search: enough trials finished, or
+        as many configurations failed for good as it asked for."""
+        if self.spec.search is None:
+            return all(
+                c.run_key in ledger.complete or self.exhausted(c.run_key, ledger)
+                for c in self.planned
+            )
+        finished = len(ledger.complete) + len(ledger.pruned)
+        given_up = sum(
+            1 for k in ledger.last_params if self.exhausted(k, ledger) and k not in ledger.complete
+        )
+        return finished >= self.spec.search.n_trials or given_up >= self.spec.search.n_trials
+
+    def gave_up(self, ledger: Ledger) -> list[TrialConfig]:
+        """The planned runs given up on (not complete, retries exhausted)."""
+        return [
+            c
+            for c in self.planned
+            if self.exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
+        ]
+
+    def gave_up_text(self, config: TrialConfig, ledger: Ledger) -> str:
+        n = self.failures(config.run_key, ledger)
+        text = f"{cell_text({**config.cell, **config.params})}, seed {config.seed} after {n} "
+        text += f"failure{'s' * (n != 1)}"
+        if config.run_key in ledger.usage:
+            text += f" (not retried: {ledger.usage[config.run_key]})"
+        return text
+
+    def held_elsewhere(self, ledger: Ledger, running: set[str]) -> bool:
+        """Some run is running on another machine (its result is still to come)."""
+        return bool(ledger.live - running)

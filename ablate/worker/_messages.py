@@ -1,0 +1,82 @@
+"""The scheduler ↔ worker protocol: one frozen dataclass per message, dispatched with ``match``.
+
+Everything here is picklable and torch-free; results travel as the ``ablate.results`` types
+the training loop made, unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ablate.results import EpochResult, ErrorKind, TrialResult
+from ablate.worker._task import WorkerTask
+
+# --- scheduler → worker ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunTrial:
+    task: WorkerTask
+
+
+@dataclass(frozen=True)
+class CheckNames:
+    """Look up these timm backbone names (name → where the study sets it) before training."""
+
+    backbones: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PruneAnswer:
+    prune: bool
+
+
+@dataclass(frozen=True)
+class Exit:
+    """The study is over: end the process."""
+
+
+# --- worker → scheduler ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamesChecked:
+    problems: tuple[str, ...]  # one error message per unknown name
+
+
+@dataclass(frozen=True)
+class Allocated:
+    """The trial's model and data are on its device now (its memory shows in NVML)."""
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    result: EpochResult
+    replayed: bool  # re-sent from a checkpoint after a resume
+
+
+@dataclass(frozen=True)
+class AskPrune:
+    epoch: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str  # something the person running the study should see (a damaged checkpoint…)
+
+
+@dataclass(frozen=True)
+class TrialDone:
+    result: TrialResult
+    device_name: str  # e.g. "NVIDIA H200", or "cpu"
+
+
+@dataclass(frozen=True)
+class TrialFailed:
+    kind: ErrorKind
+    traceback: str
+
+
+ToWorker = RunTrial | CheckNames | PruneAnswer | Exit
+FromWorker = NamesChecked | Allocated | EpochDone | AskPrune | Note | TrialDone | TrialFailed
