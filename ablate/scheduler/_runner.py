@@ -17,7 +17,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from ablate.db import ensure_schema, make_engine
+from sqlalchemy import Engine
+
+from ablate.db import ensure_schema, get_study, make_engine
 from ablate.errors import UsageError
 from ablate.results import ErrorKind, FitStatus, TrialState
 from ablate.scheduler import _ledger
@@ -87,10 +89,12 @@ class StudyRunner:
         self.planner = Planner(spec, planned)
 
     # ------------------------------------------------------------------ setup
-    def _open(self) -> None:
+    def _check(self) -> Engine:
+        """Read only: the schema made, and a changed study refused or noted before anything
+        of the study is written."""
         engine = make_engine(self.options.storage_url)
         ensure_schema(engine)
-        stored = stored_study(engine, self.spec.name)  # a changed study: before any write
+        stored = stored_study(engine, self.spec.name)
         self._new_study = stored is None
         if stored is not None:
             change = compare_study(stored[0], self.spec, stored[1])
@@ -98,12 +102,27 @@ class StudyRunner:
                 raise UsageError(change.refusal(self._spec_path))
             if change.note():
                 self._events.append(change.note())
+        return engine
+
+    def _open(self, engine: Engine) -> None:
+        """The study row and its Optuna study, created or refreshed (the first writes)."""
         self._recorder = Recorder.open(
             self.spec, url=self.options.storage_url, engine=engine,
             spec_text=self._spec_text, spec_path=self._spec_path,
         )  # fmt: skip
         seconds = _ledger.rows.epoch_seconds_by_cell(engine, self._recorder.study_id)
         self.planner = Planner(self.spec, self.planner.planned, epoch_seconds=seconds)
+
+    def _complete_already(self, engine: Engine) -> bool:
+        """Whether every run of this version is complete (or given up) — read only."""
+        if self._new_study:
+            return False
+        study_id = get_study(engine, self.spec.name).id
+        keep = {c.run_key for c in self.planner.planned} if self.spec.search is None else None
+        ledger = _ledger.read_ledger(engine, study_id, keep=keep)
+        if self.options.retry_failed:
+            self.planner.forgive(ledger)
+        return self.planner.done(ledger) and not self.planner.gave_up(ledger)
 
     @property
     def recorder(self) -> Recorder:
@@ -251,18 +270,21 @@ class StudyRunner:
         # Optuna and the data preparation.
         self._workers.prespawn(self.pool)
         try:
-            self._open()
+            engine = self._check()
+            if self._complete_already(engine):
+                self._workers.close(kill=True)
+                self._open(engine)  # refresh what the stored study says (its description…)
+                return self._summary(self._read_ledger(), already_complete=True)
+            self._message = "preparing data (once; cached for every trial)"
+            self._update(_ledger.Ledger())  # nothing is read yet
+            prepare_data(self.spec, self.planner.planned, root=self.options.data_root)
+            self._message = ""
+            # every name and file the study reaches, checked before anything is written
+            check_reachable(self.spec, self.planner.planned, self.pool, self._workers)
+            self._open(engine)
             ledger = self._recover()
             if self.options.retry_failed:  # earlier failures no longer count against the cap
                 self.planner.forgive(ledger)
-            if self.planner.done(ledger) and not self.planner.gave_up(ledger):
-                self._workers.close(kill=True)
-                return self._summary(ledger, already_complete=True)
-            self._message = "preparing data (once; cached for every trial)"
-            self._update(ledger)
-            prepare_data(self.spec, self.planner.planned, root=self.options.data_root)
-            self._message = ""
-            check_reachable(self.spec, self.planner.planned, self.pool, self._workers)
         except BaseException:  # e.g. Ctrl-C while generating data: nothing to save yet
             self._workers.close(kill=True)
             if self._new_study and self._recorder is not None:

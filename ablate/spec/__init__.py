@@ -2,6 +2,7 @@
 
 from ablate.spec._catalog import CLASS_NAMES, FUSIONS, MODALITIES, VISIT_BRANCHES
 from ablate.spec._change import StudyChange, compare_study
+from ablate.spec._code import code_refs, with_code
 from ablate.spec._data import DataSpec
 from ablate.spec._load import load_study, parse_study
 from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
@@ -49,10 +50,12 @@ __all__ = [
     "backbones_reached",
     "cell_key",
     "cell_text",
+    "code_refs",
     "compare_study",
     "grid_cells",
     "grid_trials",
     "load_study",
     "parse_study",
     "resolve",
+    "with_code",
 ]

@@ -17,7 +17,10 @@ from ablate.spec._resolve import grid_trials
 from ablate.spec._study import StudySpec
 
 # The parts of a study that decide what its runs compute, and which runs there are.
-RUN_SECTIONS = ("data", "model", "loss", "train", "objective", "grid", "seeds", "search")
+RUN_SECTIONS = (
+    "data", "model", "loss", "train", "objective", "grid", "seeds", "search", "plugins", "task",
+    "code",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,14 @@ class StudyChange:
     search_changed: bool = False
 
     @property
+    def code_only(self) -> bool:
+        """Only the user's code changed (a plugin or task file edited): its runs are new
+        runs, and the old ones stay out of the tables without asking."""
+        return bool(self.settings) and all(p.startswith("code.") for p, _, _ in self.settings)
+
+    @property
     def needs_new_version(self) -> bool:
-        return self.left_out > 0
+        return self.left_out > 0 and not self.code_only
 
     def allowed(self, *, new_version: bool) -> bool:
         """May the study run? A search never changes (a new name starts a new search)."""
@@ -67,6 +76,13 @@ class StudyChange:
         """What an accepted change means, for the run's log ('' when nothing changed)."""
         if not self.changed:
             return ""
+        if self.code_only:
+            files = ", ".join(p.removeprefix("code.") for p, _, _ in self.settings)
+            todo = f"; {self.new_runs} run(s) to train" if self.new_runs is not None else ""
+            return (
+                f"{self.left_out} finished run(s) used an older {files}: kept, not mixed"
+                f"{todo} with the current code"
+            )
         head = f"study changed since it last ran: {self.settings_text()}"
         runs = f"{self.kept} finished run(s) reused"
         if self.left_out:
@@ -114,8 +130,9 @@ def changed_settings(old: StudySpec, new: StudySpec) -> tuple[tuple[str, Any, An
 
 def search_signature(spec: StudySpec) -> dict[str, Any]:
     """Everything a search's trials depend on, except what may grow (trials, later seeds)."""
-    dumped = spec.model_dump(mode="json", include={"data", "model", "loss", "train", "objective",
-                                                   "grid", "search"})  # fmt: skip
+    sections = {"data", "model", "loss", "train", "objective", "grid", "search", "plugins",
+                "task", "code"}  # fmt: skip
+    dumped = spec.model_dump(mode="json", include=sections)
     if dumped.get("search"):
         dumped["search"].pop("n_trials", None)
     dumped["seed"] = spec.seeds[0]

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ablate.errors import NotFoundError, SpecError
+from ablate.spec._code import with_code
 from ablate.spec._names import suggest
 from ablate.spec._resolve import SpecPathError, check_semantics
 from ablate.spec._study import StudySpec
@@ -186,6 +187,11 @@ def parse_study(text: str, *, where: str = "<study>") -> StudySpec:
         raise SpecError(
             f"{where} must be a YAML mapping with at least 'name:'; got {type(data).__name__}."
         )
+    if "code" in data:
+        raise SpecError(
+            f"'code' at the top level in {where}:{_line_of(('code',), lines)} is filled in by "
+            "ablate (the fingerprints of your plugins); remove it and list files in 'plugins:'."
+        )
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
@@ -218,4 +224,5 @@ def load_study(path: Path) -> tuple[StudySpec, str]:
         raise SpecError(f"Study file {path} is a folder; name a .yaml file in it.") from None
     except OSError as exc:
         raise SpecError(f"Cannot read study file {path}: {exc.strerror}.") from None
-    return parse_study(text, where=str(path)), text
+    spec = parse_study(text, where=str(path))
+    return with_code(spec, base=path.resolve().parent, where=str(path)), text

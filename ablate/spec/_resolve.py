@@ -41,6 +41,8 @@ class TrialConfig(Frozen):
     seed: int
     cell: dict[str, Scalar] = Field(default_factory=dict)
     params: dict[str, Scalar] = Field(default_factory=dict)
+    code: dict[str, str] = Field(default_factory=dict)  # plugin/task -> its fingerprint
+    task: str | None = None  # the study's task reference, as written (None: URFC)
 
     @property
     def run_key(self) -> str:
@@ -50,8 +52,10 @@ class TrialConfig(Frozen):
         that adds a setting (with a default) still recognises the runs an older one finished.
         """
         payload = self.model_dump(
-            mode="json", include={"data", "model", "loss", "train", "seed"}, exclude_defaults=True
-        )
+            mode="json",
+            include={"data", "model", "loss", "train", "seed", "code", "task"},
+            exclude_defaults=True,
+        )  # user code (its fingerprints) is part of what a run trains
         payload["seed"] = self.seed  # always part of the identity, even when 0
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -139,7 +143,15 @@ def resolve(
     for path, value in {**cell, **params}.items():
         _set_dotted(tree, path, value)
     return TrialConfig.model_validate(
-        {**tree, "study": spec.name, "seed": seed, "cell": cell, "params": params}
+        {
+            **tree,
+            "study": spec.name,
+            "seed": seed,
+            "cell": cell,
+            "params": params,
+            "code": dict(spec.code),
+            "task": spec.task,
+        }
     )
 
 

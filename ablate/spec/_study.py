@@ -130,6 +130,16 @@ class StudySpec(Frozen):
     search: SearchSpec | None = None
     objective: ObjectiveSpec = ObjectiveSpec()
     resources: ResourceSpec = ResourceSpec()
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="your own components: .py files relative to the study file, or modules",
+    )
+    task: str | None = Field(
+        None, description="your own task instead of URFC: tasks/digits.py:Digits or module:Name"
+    )
+    # Filled in by ablate when it reads the study file (never written by hand): the
+    # fingerprint of every plugin and task, part of each run's identity.
+    code: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
