@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich import box
@@ -13,6 +14,12 @@ from ablate.cli._app import app, console
 from ablate.spec._search import PRUNER_KINDS, SAMPLER_KINDS
 
 COSTED_KINDS = ("fusion", "visit branch")
+WHERE = {  # where a study names each kind of component
+    "image branch": "model.image.branch",
+    "visit branch": "model.visit.branch",
+    "fusion": "model.fusion",
+    "loss term": "loss.terms",
+}
 # Where a study file names each kind; the kinds, their descriptions and options come from the
 # spec's tables.
 SEARCH_TABLES = {
@@ -62,13 +69,22 @@ def _table(rows: list[dict], image_size: int) -> Table:
     for row in rows:
         if row["kind"] != kind:
             kind = row["kind"]
-            key = SEARCH_KEYS.get(kind)
+            key = SEARCH_KEYS.get(kind) or WHERE.get(kind)
             table.add_row(f"[bold]{escape(kind)}[/]", f"[dim]{key}:[/]" if key else "")
         costed = row["kind"] in COSTED_KINDS and row["param_count"] is not None
         reads = ", ".join(escape(p) for p in row["parameters"])
+        options = "".join(
+            f"\n[dim]option:[/] {escape(o['setting'])}: {escape(o['type'])} = "
+            f"{escape(o['default'])}"
+            for o in row.get("options", [])
+        )
+        source = row.get("source", "built-in")
         table.add_row(
-            escape(row["name"]),
-            escape(row["description"]) + (f"\n[dim]reads:[/] {reads}" if reads else ""),
+            escape(row["name"]) + ("" if source == "built-in" else "\n[dim](plugin)[/]"),
+            escape(row["description"])
+            + (f"\n[dim]reads:[/] {reads}" if reads else "")
+            + options
+            + ("" if source == "built-in" else f"\n[dim]from:[/] {escape(source)}"),
             _format_count(row["param_count"]) if costed else "",
             _format_count(row["flops"]) if costed else "",
             end_section=row is not rows[-1] and rows[rows.index(row) + 1]["kind"] != kind,
@@ -82,12 +98,20 @@ def models(
     image_size: int = typer.Option(
         100, "--image-size", min=8, help="Image side for the FLOP counts (data.image_size)."
     ),
+    study: Path | None = typer.Option(
+        None, "--study", help="Also list the plugins this study file names, with their options."
+    ),
 ) -> None:
-    """List branches, fusions, heads, loss terms, samplers and pruners; parameters and FLOPs
-    of the default fused model (resnet18 + cnn2d, concat) as each fusion or visit branch
-    varies."""
-    from ablate.models import describe_options, option_costs  # torch: only when asked
+    """List branches, fusions, heads, loss terms, samplers and pruners, with each one's
+    options (setting, type, default); parameters and FLOPs of the default fused model
+    (resnet18 + cnn2d, concat) as each fusion or visit branch varies."""
+    from ablate.models import describe_options, import_plugins, option_costs  # torch
 
+    if study is not None:
+        from ablate.spec import load_study, plugin_refs
+
+        spec, _ = load_study(study)
+        import_plugins(plugin_refs(spec, study))
     costs = option_costs(image_size=image_size)
     rows = []
     for option in describe_options():
@@ -100,6 +124,11 @@ def models(
                 "parameters": list(option.parameters),
                 "param_count": cost.parameters if cost else None,
                 "flops": cost.flops if cost else None,
+                "options": [
+                    {"setting": o.setting, "type": o.type, "default": o.default}
+                    for o in option.options
+                ],
+                "source": option.source,
             }
         )
     rows += _search_rows()

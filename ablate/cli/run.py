@@ -128,7 +128,7 @@ def run(
     spec, text = load_study(study_file)  # validate first: bad input never touches the database
     url = storage_url(storage)
     if dry_run:
-        _check_reachable(spec)
+        _check_reachable(spec, study_file, text)
         done, change = _stored_state(url, spec)
         console.print(_plan_table(spec, done))
         for note in _missing_caches(spec):
@@ -157,6 +157,8 @@ def run(
         cpu_slots=cpu_slots,
         threads_per_slot=threads,
     )
+    from ablate.spec import ComponentError, component_error
+
     workers = Workers()
     workers.prespawn(pool)  # their torch imports overlap ours and the database setup
     try:
@@ -164,6 +166,8 @@ def run(
             data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
             stale_after_s=stale_after, retry_failed=retry_failed, new_version=new_version,
         ))  # fmt: skip
+    except ComponentError as exc:  # found by a worker's preflight: add the file and line
+        raise component_error(exc.problems, text=text, where=str(study_file)) from None
     finally:
         workers.close(kill=True)  # already closed unless something went wrong
 
@@ -232,12 +236,16 @@ def _run(
     console.print(f"Table: ablate table --study {spec.name}")
 
 
-def _check_reachable(spec: StudySpec) -> None:
-    """Every backbone name the study can reach, looked up in timm (imports torch: a dry run
-    is where a typo should show, not hours into the run)."""
-    from ablate.models import unknown_backbone
-    from ablate.spec import backbones_reached
+def _check_reachable(spec: StudySpec, study_file: Path, text: str) -> None:
+    """The study's plugins imported and every component it names checked, and every backbone
+    name it can reach looked up in timm, in this process (it imports torch and user code: a
+    dry run is where a typo should show, not hours into the run)."""
+    from ablate.models import check_study, unknown_backbone
+    from ablate.spec import backbones_reached, component_error, plugin_refs
 
+    located = check_study(spec, plugin_refs(spec, study_file))
+    if located:
+        raise component_error(located, text=text, where=str(study_file))
     problems = [p for n, w in backbones_reached(spec).items() if (p := unknown_backbone(n, w))]
     if problems:
         more = f" ({len(problems) - 1} more name(s) unknown)" if len(problems) > 1 else ""

@@ -72,6 +72,8 @@ class TrialRow(Base):
     device: Mapped[str] = mapped_column(String(64), default="")
     versions: Mapped[dict] = mapped_column(JSON, default=dict)
     git_commit: Mapped[str] = mapped_column(String(64), default="")
+    # `git diff HEAD` behind a '-dirty' git_commit ('' clean or outside git; NULL: not recorded)
+    git_diff: Mapped[str | None] = mapped_column(Text, nullable=True)
     resumed_from_epoch: Mapped[int] = mapped_column(Integer, default=0)
     best_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
     objective: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,26 +1,31 @@
 """Every model variant the student ablates: branches, fusions, heads and loss terms.
 
-Registries, timm-style: ``register_visit_branch``, ``register_fusion`` and
-``register_loss_term`` add options by name; ``build_model`` assembles a trial's model from its
-``ModelSpec`` and ``LossSpec``; ``compute_loss`` sums the active loss terms.
+Registries, timm-style: ``register_image_branch``, ``register_visit_branch``,
+``register_fusion`` and ``register_loss_term`` add components by name, each with its own typed
+options; the built-ins below register through them exactly as a plugin does (``ablate models``
+lists them in registration order, which nothing else depends on). ``build_model`` assembles a
+trial's model from its ``ModelSpec`` and ``LossSpec``; ``compute_loss`` sums the active loss
+terms; ``check_study`` checks every component a study names, its plugins imported.
 """
 
-# The fusions register in import order, which must be the order of ablate.spec._catalog (a
-# test checks): hence the unsorted block.
-from ablate.models import _fusion_vector  # noqa: I001, F401  (concat … concat_diff_prod)
-from ablate.models import _fusion_attention  # noqa: F401  (registers cross_attention)
-from ablate.models import _fusion_exchange  # noqa: F401  (registers channel_exchange)
-from ablate.models import _fusion_dual  # noqa: F401  (registers dual)
+# Importing the built-in fusions' modules registers them.
+from ablate.models import _fusion_attention, _fusion_dual, _fusion_exchange, _fusion_vector  # noqa: F401
 from ablate.models._branch import Branch
+from ablate.models._check import check_components, check_study, import_plugins
 from ablate.models._count import count_flops, count_parameters
 from ablate.models._describe import OptionCost, describe_options, option_costs
 from ablate.models._fusion_base import FUSIONS, Fusion, create_fusion, register_fusion
-from ablate.models._image import TimmBranch, create_image_branch
-from ablate.models._timm import unknown_backbone
+from ablate.models._image import (
+    IMAGE_BRANCHES,
+    TimmBranch,
+    create_image_branch,
+    register_image_branch,
+)
 from ablate.models._loss import LOSS_TERMS, compute_loss, register_loss_term
 from ablate.models._model import FusionModel, build_model
 from ablate.models._output import BranchFeatures, FusionResult, ModelOutput
-from ablate.models._registry import OptionInfo, Registry
+from ablate.models._registry import Component, OptionField, OptionInfo, Registry
+from ablate.models._timm import unknown_backbone
 from ablate.models._visit import (
     VISIT_BRANCHES,
     create_visit_branch,
@@ -43,19 +48,24 @@ def loss_term_names() -> tuple[str, ...]:
 
 __all__ = [
     "FUSIONS",
+    "IMAGE_BRANCHES",
     "LOSS_TERMS",
     "VISIT_BRANCHES",
     "Branch",
     "BranchFeatures",
+    "Component",
     "Fusion",
     "FusionModel",
     "FusionResult",
     "ModelOutput",
     "OptionCost",
+    "OptionField",
     "OptionInfo",
     "Registry",
     "TimmBranch",
     "build_model",
+    "check_components",
+    "check_study",
     "compute_loss",
     "count_flops",
     "count_parameters",
@@ -65,9 +75,11 @@ __all__ = [
     "day_sequence",
     "describe_options",
     "fusion_names",
+    "import_plugins",
     "loss_term_names",
     "option_costs",
     "register_fusion",
+    "register_image_branch",
     "register_loss_term",
     "register_visit_branch",
     "unknown_backbone",

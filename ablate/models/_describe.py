@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ablate.errors import UsageError
 from ablate.models._count import count_flops, count_parameters
 from ablate.models._fusion_base import FUSIONS, create_fusion
-from ablate.models._image import create_image_branch
+from ablate.models._image import IMAGE_BRANCHES, create_image_branch
 from ablate.models._loss import LOSS_TERMS
 from ablate.models._model import FusionModel
 from ablate.models._registry import OptionInfo
@@ -19,18 +20,6 @@ _FIXED = [
     OptionInfo("modality", "rs", "remote-sensing image branch only (fusion ignored)"),
     OptionInfo("modality", "social", "visit branch only (fusion ignored)"),
     OptionInfo("modality", "fused", "both branches, combined by model.fusion"),
-    OptionInfo(
-        "image branch",
-        "timm",
-        "any timm model as a feature extractor (num_classes=0), weights only from a local file",
-        (
-            "model.image.backbone",
-            "model.image.pretrained_path",
-            "model.image.multiscale",
-            "model.image.drop_rate",
-            "model.embed_dim",
-        ),
-    ),
 ]
 _HEADS = [
     OptionInfo("head", "fused", "classifier on the fused embedding", ("model.dropout",)),
@@ -53,6 +42,7 @@ def describe_options() -> list[OptionInfo]:
     """Every option a study file can name: modalities, branches, fusions, heads, loss terms."""
     return [
         *_FIXED,
+        *IMAGE_BRANCHES.infos(),
         *VISIT_BRANCHES.infos(),
         *FUSIONS.infos(),
         *_HEADS,
@@ -64,7 +54,9 @@ def describe_options() -> list[OptionInfo]:
 def option_costs(
     *, image_size: int = 100, num_classes: int = 9
 ) -> dict[tuple[str, str], OptionCost]:
-    """Parameters and FLOPs of the default fused model with each fusion and each visit branch.
+    """Parameters and FLOPs of the default fused model with each fusion and each visit branch
+    (at their default options; one that cannot be built so, e.g. a plugin with a required
+    option, has no cost listed).
 
     The image branch (the default backbone) is built once and shared, so this takes seconds
     on a CPU; every model still counts all its parameters.
@@ -87,10 +79,18 @@ def option_costs(
         )
         return OptionCost(count_parameters(model), count_flops(model, image_size=image_size))
 
-    costs = {("fusion", name): cost(name, default_social) for name in FUSIONS.names()}
+    costs: dict[tuple[str, str], OptionCost] = {}
+    for name in FUSIONS.names():
+        try:
+            costs["fusion", name] = cost(name, default_social)
+        except (UsageError, TypeError, ValueError, RuntimeError):
+            continue
     for name in VISIT_BRANCHES.names():
-        social = create_visit_branch(
-            VisitBranchSpec(branch=name, width=base.visit.width), embed_dim=base.embed_dim
-        )
-        costs["visit branch", name] = cost(base.fusion, social)
+        try:
+            social = create_visit_branch(
+                VisitBranchSpec(branch=name, width=base.visit.width), embed_dim=base.embed_dim
+            )
+            costs["visit branch", name] = cost(base.fusion, social)
+        except (UsageError, TypeError, ValueError, RuntimeError):
+            continue
     return costs

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from ablate.errors import UsageError
-from ablate.models._branch import Branch
 from ablate.models._fusion_base import Fusion, register_fusion
 from ablate.models._output import BranchFeatures, FusionResult
-from ablate.spec import FusionOptions
 
 
 class CrossAttention(nn.Module):
@@ -56,18 +55,22 @@ class CrossAttentionFusion(Fusion):
         return FusionResult(torch.cat([new_rs.mean(dim=1), social_tokens.mean(dim=1)], dim=1))
 
 
+class CrossAttentionOptions(BaseModel):
+    """A pydantic model as ``options=``: the factory receives the validated instance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heads: int = Field(4, ge=1, le=64)
+    bidirectional: bool = True
+    layer_scale_init: float = Field(1e-4, ge=0.0)
+
+
 @register_fusion(
     "cross_attention",
     description="tokens of one branch query the other's (multi-head), layer-scaled residual",
-    parameters=(
-        "model.fusion_options.heads",
-        "model.fusion_options.bidirectional",
-        "model.fusion_options.layer_scale_init",
-    ),
+    options=CrossAttentionOptions,
 )
-def _cross_attention(
-    options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch
-) -> Fusion:
+def _cross_attention(*, embed_dim: int, options: CrossAttentionOptions) -> Fusion:
     if embed_dim % options.heads:
         raise UsageError(
             f"model.embed_dim={embed_dim} is not divisible by model.fusion_options.heads="

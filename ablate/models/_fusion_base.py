@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch import nn
 
 from ablate.models._branch import Branch
+from ablate.models._options import typed_call
 from ablate.models._output import BranchFeatures, FusionResult
 from ablate.models._registry import Registry
-from ablate.spec import FusionOptions
+from ablate.spec._model import LEGACY_FUSION_DEFAULTS
 
 
 class Fusion(nn.Module):
@@ -31,16 +33,28 @@ class Fusion(nn.Module):
         raise NotImplementedError
 
 
-# factory(options, *, embed_dim, rs, social) -> Fusion; it may read the branches' channel counts.
+# factory(*, embed_dim, rs, social, <its options>) -> Fusion, taking the context it names; it
+# may read the branches' channel counts (rs.map_channels …).
 FusionFactory = Callable[..., Fusion]
-FUSIONS: Registry[FusionFactory] = Registry("fusion", "model.fusion")
+FUSIONS: Registry[FusionFactory] = Registry(
+    "fusion",
+    "model.fusion",
+    options_at="model.fusion_options",
+    context=frozenset({"embed_dim", "rs", "social"}),
+    fixed_defaults=LEGACY_FUSION_DEFAULTS,
+)
 register_fusion = FUSIONS.register
 
 
 def create_fusion(
-    name: str, options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch
+    name: str, options: Mapping[str, Any], *, embed_dim: int, rs: Branch, social: Branch
 ) -> Fusion:
-    return FUSIONS.get(name)(options, embed_dim=embed_dim, rs=rs, social=social)
+    """The fusion ``name`` with the keys of ``model.fusion_options`` it takes (a study with a
+    grid over fusions sets the options of several; each reads its own)."""
+    component = FUSIONS.component(name)
+    mine = {k: v for k, v in options.items() if k in component.option_names}
+    context = {"embed_dim": embed_dim, "rs": rs, "social": social}
+    return typed_call(component, context, mine)
 
 
 def map_aligner(in_channels: int, out_channels: int, *, grid: int) -> nn.Sequential:

@@ -8,7 +8,6 @@ from torch import nn
 from ablate.models._branch import Branch, global_pool
 from ablate.models._fusion_base import Fusion, map_aligner, register_fusion
 from ablate.models._output import BranchFeatures, FusionResult
-from ablate.spec import FusionOptions
 
 GRID = 4
 
@@ -40,7 +39,7 @@ class DualFusion(Fusion):
     "dual",
     description="fuse at two depths: mid-level feature maps and final embeddings",
 )
-def _dual(options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch) -> Fusion:
+def _dual(*, embed_dim: int, rs: Branch, social: Branch) -> Fusion:
     rs.check_intermediates()
     social.check_intermediates()
     return DualFusion(embed_dim, rs_channels=rs.mid_channels, social_channels=social.mid_channels)

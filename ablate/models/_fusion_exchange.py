@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor, nn
 
 from ablate.models._branch import Branch, global_pool
 from ablate.models._fusion_base import Fusion, map_aligner, register_fusion
 from ablate.models._output import BranchFeatures, FusionResult
-from ablate.spec import FusionOptions
 
 GRID = 4
 BLOCKS = 2
@@ -82,14 +84,18 @@ class ChannelExchangeFusion(Fusion):
 @register_fusion(
     "channel_exchange",
     description="CEN: shared convs, private BatchNorms, swap channels with small |γ|",
-    parameters=("model.fusion_options.exchange_threshold", "loss.cen_l1"),
+    parameters=("loss.cen_l1",),
 )
 def _channel_exchange(
-    options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch
+    *,
+    embed_dim: int,
+    rs: Branch,
+    social: Branch,
+    exchange_threshold: Annotated[float, Field(ge=0.0)] = 2e-2,
 ) -> Fusion:
     return ChannelExchangeFusion(
         embed_dim,
         rs_channels=rs.map_channels,
         social_channels=social.map_channels,
-        threshold=options.exchange_threshold,
+        threshold=exchange_threshold,
     )

@@ -4,14 +4,14 @@ and the change-detection operators (difference, product, and all four concatenat
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from ablate.models._branch import Branch
 from ablate.models._fusion_base import Fusion, register_fusion
 from ablate.models._output import BranchFeatures, FusionResult
-from ablate.spec import FusionOptions
 
 
 def _concat(a: Tensor, b: Tensor) -> Tensor:
@@ -68,7 +68,7 @@ class GatedFusion(Fusion):
 def _register_elementwise(
     name: str, combine: Callable[[Tensor, Tensor], Tensor], width: int, description: str
 ) -> None:
-    def factory(options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch) -> Fusion:
+    def factory(*, embed_dim: int) -> Fusion:
         return ElementwiseFusion(combine, width * embed_dim)
 
     register_fusion(name, description=description)(factory)
@@ -82,10 +82,9 @@ _register_elementwise("max", _max, 1, "element-wise max(a, b) (Cao et al. 2020)"
 @register_fusion(
     "gated",
     description="w_rs·a + w_social·b, per-sample weights from a softmax gate",
-    parameters=("model.fusion_options.gate_hidden",),
 )
-def _gated(options: FusionOptions, *, embed_dim: int, rs: Branch, social: Branch) -> Fusion:
-    return GatedFusion(embed_dim, options.gate_hidden)
+def _gated(*, embed_dim: int, gate_hidden: Annotated[int, Field(ge=1)] = 64) -> Fusion:
+    return GatedFusion(embed_dim, gate_hidden)
 
 
 _register_elementwise("difference", _difference, 1, "|a − b| (change detection)")

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from torch import Tensor, nn
 
 from ablate.errors import UsageError
 from ablate.models._branch import Branch, global_pool
+from ablate.models._options import typed_call
+from ablate.models._registry import Registry
 from ablate.models._timm import create_timm_backbone, load_backbone_weights
 from ablate.spec import ImageBranchSpec
+
+# factory(*, embed_dim, image_size, backbone, pretrained_path, multiscale, drop_rate,
+# <its options>) -> Branch: the shared model.image settings are context; a plugin's own
+# options go in model.image.options.
+ImageBranchFactory = Callable[..., Branch]
+IMAGE_BRANCHES: Registry[ImageBranchFactory] = Registry(
+    "image branch",
+    "model.image.branch",
+    options_at="model.image.options",
+    context=frozenset(
+        {"embed_dim", "image_size", "backbone", "pretrained_path", "multiscale", "drop_rate"}
+    ),
+)
+register_image_branch = IMAGE_BRANCHES.register
 
 
 class TimmBranch(Branch):
@@ -76,23 +95,52 @@ class TimmBranch(Branch):
         return embedding, feature_map, by_index.get(self.mid_index)
 
 
-def create_image_branch(spec: ImageBranchSpec, *, embed_dim: int, image_size: int) -> TimmBranch:
-    """The remote-sensing branch from ``model.image``."""
-    backbone = create_timm_backbone(
-        spec.backbone,
+@register_image_branch(
+    "timm",
+    description="any timm model as a feature extractor (num_classes=0), weights only from a "
+    "local file",
+    parameters=(
+        "model.image.backbone",
+        "model.image.pretrained_path",
+        "model.image.multiscale",
+        "model.image.drop_rate",
+        "model.embed_dim",
+    ),
+)
+def _timm_image(
+    *,
+    backbone: str,
+    embed_dim: int,
+    image_size: int,
+    pretrained_path: Path | None,
+    multiscale: bool,
+    drop_rate: float,
+) -> Branch:
+    model = create_timm_backbone(
+        backbone,
         in_chans=3,
         input_size=(image_size, image_size),
         where="model.image.backbone",
-        drop_rate=spec.drop_rate,
+        drop_rate=drop_rate,
     )
-    if spec.pretrained_path is not None:
+    if pretrained_path is not None:
         load_backbone_weights(
-            backbone, spec.pretrained_path, name=spec.backbone, where="model.image.pretrained_path"
+            model, pretrained_path, name=backbone, where="model.image.pretrained_path"
         )
     return TimmBranch(
-        backbone,
-        name=spec.backbone,
-        embed_dim=embed_dim,
-        multiscale=spec.multiscale,
+        model, name=backbone, embed_dim=embed_dim, multiscale=multiscale,
         where="model.image.backbone",
-    )
+    )  # fmt: skip
+
+
+def create_image_branch(spec: ImageBranchSpec, *, embed_dim: int, image_size: int) -> Branch:
+    """The remote-sensing branch from ``model.image``."""
+    context = {
+        "embed_dim": embed_dim,
+        "image_size": image_size,
+        "backbone": spec.backbone,
+        "pretrained_path": spec.pretrained_path,
+        "multiscale": spec.multiscale,
+        "drop_rate": spec.drop_rate,
+    }
+    return typed_call(IMAGE_BRANCHES.component(spec.branch), context, spec.options)

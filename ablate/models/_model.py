@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from ablate.models._branch import Branch
 from ablate.models._fusion_base import Fusion, create_fusion
 from ablate.models._image import create_image_branch
+from ablate.models._loss import needs_branch_heads, needs_tokens
 from ablate.models._output import ModelOutput
 from ablate.models._visit import create_visit_branch
 from ablate.spec import LossSpec, ModelSpec
@@ -28,8 +29,10 @@ class FusionModel(nn.Module):
         num_classes: int,
         dropout: float,
         branch_heads: bool,
+        tokens: bool = False,
     ) -> None:
         super().__init__()
+        self.want_tokens = tokens  # a loss term reads them, whatever the fusion
         self.branches = nn.ModuleDict(branches)
         self.fusion = fusion
         (first, *_) = branches.values()
@@ -51,7 +54,7 @@ class FusionModel(nn.Module):
             name: branch(
                 inputs[name],
                 need_map=fusion is not None and fusion.needs_map,
-                need_tokens=fusion is not None and fusion.needs_tokens,
+                need_tokens=self.want_tokens or (fusion is not None and fusion.needs_tokens),
                 need_mid=fusion is not None and fusion.needs_mid,
             )
             for name, branch in self.branches.items()
@@ -70,6 +73,7 @@ class FusionModel(nn.Module):
             embeddings=embeddings,
             penalties=penalties,
             stats=stats,
+            tokens={k: f.tokens for k, f in features.items() if f.tokens is not None},
         )
 
 
@@ -79,8 +83,9 @@ def build_model(
     """The model a trial trains.
 
     With ``modality`` 'rs' or 'social' only that branch is built and ``fusion`` (and, for 'rs',
-    ``visit``) is ignored; auxiliary heads exist only for a fused model with deep supervision
-    or distillation switched on, so parameter counts stay honest.
+    ``visit``) is ignored; auxiliary heads exist only for a fused model with an active loss
+    term that reads them (deep supervision, distillation, a plugin's), so parameter counts
+    stay honest.
     """
     branches: dict[str, Branch] = {}
     if model.modality in ("rs", "fused"):
@@ -103,5 +108,6 @@ def build_model(
         fusion=fusion,
         num_classes=num_classes,
         dropout=model.dropout,
-        branch_heads=fusion is not None and (loss.deep_supervision > 0 or loss.distillation > 0),
+        branch_heads=fusion is not None and needs_branch_heads(loss),
+        tokens=needs_tokens(loss),
     )

@@ -35,8 +35,9 @@ class ModelOutput:
 
     ``branch_logits``: auxiliary heads' logits keyed 'rs' / 'social' (empty unless deep supervision
     or distillation is on). ``embeddings``: each built branch's embedding (for consistency and
-    triplet losses). ``penalties``: raw, unweighted regularisers such as 'cen_l1'.
-    ``stats``: detached numbers to log every epoch, such as 'cen.exchanged_fraction'.
+    triplet losses). ``tokens``: each branch's tokens (B, N, embed_dim), filled when the fusion
+    or an active loss term needs them. ``penalties``: raw, unweighted regularisers such as
+    'cen_l1'. ``stats``: detached numbers to log every epoch, such as 'cen.exchanged_fraction'.
     """
 
     logits: Tensor
@@ -44,3 +45,4 @@ class ModelOutput:
     embeddings: dict[str, Tensor] = field(default_factory=dict)
     penalties: dict[str, Tensor] = field(default_factory=dict)
     stats: dict[str, Tensor] = field(default_factory=dict)
+    tokens: dict[str, Tensor] = field(default_factory=dict)

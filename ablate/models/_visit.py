@@ -8,12 +8,20 @@ from torch import Tensor, nn
 
 from ablate.models._branch import Branch, global_pool
 from ablate.models._image import TimmBranch
+from ablate.models._options import typed_call
 from ablate.models._registry import Registry
 from ablate.models._timm import create_timm_backbone
 from ablate.spec import VisitBranchSpec
 
+# factory(*, embed_dim, width, backbone, <its options>) -> Branch: the shared model.visit
+# settings are context; a plugin's own options go in model.visit.options.
 VisitBranchFactory = Callable[..., Branch]
-VISIT_BRANCHES: Registry[VisitBranchFactory] = Registry("visit branch", "model.visit.branch")
+VISIT_BRANCHES: Registry[VisitBranchFactory] = Registry(
+    "visit branch",
+    "model.visit.branch",
+    options_at="model.visit.options",
+    context=frozenset({"embed_dim", "width", "backbone"}),
+)
 register_visit_branch = VISIT_BRANCHES.register
 
 DAYS_OF_WEEK, WEEKS, HOURS = 7, 26, 24
@@ -95,8 +103,8 @@ class LstmBranch(Branch):
     description="2-D CNN over the 26×24 week×hour grid, 7 days as channels",
     parameters=("model.visit.width",),
 )
-def _cnn2d(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
-    return Cnn2dBranch(width=spec.width, embed_dim=embed_dim)
+def _cnn2d(*, width: int, embed_dim: int) -> Branch:
+    return Cnn2dBranch(width=width, embed_dim=embed_dim)
 
 
 @register_visit_branch(
@@ -104,8 +112,8 @@ def _cnn2d(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
     description="1-D CNN along the 182×24 day sequence (Cao et al. 2020)",
     parameters=("model.visit.width",),
 )
-def _cnn1d(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
-    return Cnn1dBranch(width=spec.width, embed_dim=embed_dim)
+def _cnn1d(*, width: int, embed_dim: int) -> Branch:
+    return Cnn1dBranch(width=width, embed_dim=embed_dim)
 
 
 @register_visit_branch(
@@ -113,8 +121,8 @@ def _cnn1d(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
     description="two-layer LSTM along the 182×24 day sequence (Cao et al. 2020)",
     parameters=("model.visit.width",),
 )
-def _lstm(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
-    return LstmBranch(width=spec.width, embed_dim=embed_dim)
+def _lstm(*, width: int, embed_dim: int) -> Branch:
+    return LstmBranch(width=width, embed_dim=embed_dim)
 
 
 @register_visit_branch(
@@ -122,16 +130,15 @@ def _lstm(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
     description="any timm model over the 26×24 grid with in_chans=7",
     parameters=("model.visit.backbone",),
 )
-def _timm(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
+def _timm(*, backbone: str, embed_dim: int) -> Branch:
     where = "model.visit.backbone"
-    backbone = create_timm_backbone(
-        spec.backbone, in_chans=DAYS_OF_WEEK, input_size=(WEEKS, HOURS), where=where
+    model = create_timm_backbone(
+        backbone, in_chans=DAYS_OF_WEEK, input_size=(WEEKS, HOURS), where=where
     )
-    return TimmBranch(
-        backbone, name=spec.backbone, embed_dim=embed_dim, multiscale=False, where=where
-    )
+    return TimmBranch(model, name=backbone, embed_dim=embed_dim, multiscale=False, where=where)
 
 
 def create_visit_branch(spec: VisitBranchSpec, *, embed_dim: int) -> Branch:
     """The social-sensing branch from ``model.visit``."""
-    return VISIT_BRANCHES.get(spec.branch)(spec, embed_dim=embed_dim)
+    context = {"embed_dim": embed_dim, "width": spec.width, "backbone": spec.backbone}
+    return typed_call(VISIT_BRANCHES.component(spec.branch), context, spec.options)

@@ -2,8 +2,9 @@
 
 Two pieces of code shape a trial: ablate itself (``ablate_code``: its version, and its commit
 when it runs from a git checkout) and the user's (``user_code``: the commit of the checkout
-that holds the study file, wherever ablate is started from). Each git call has a timeout and
-every answer is cached, so a scheduler asks at most once per study file.
+that holds the study file, wherever ablate is started from), with ``user_diff``, the
+uncommitted changes behind a '-dirty' commit. Each git call has a timeout and every answer is
+cached, so a scheduler asks at most once per study file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from pathlib import Path
 _DISTRIBUTIONS = ("ablate-studies", "ablate")
 _PACKAGES = ("torch", "torchvision", "timm", "optuna", "numpy", "sqlalchemy")
 _GIT_TIMEOUT_S = 5
+# Every trial row keeps the diff: a checkout holding changed data files must not put
+# megabytes into each of a study's thousands of rows.
+DIFF_LIMIT_BYTES = 1_000_000
 
 
 def hostname() -> str:
@@ -80,6 +85,47 @@ def _user_code(study_path: Path) -> str:
     if not folder.is_dir():
         return ""
     return _commit(folder, dirty_unless_tracked=study_path if study_path.is_file() else None)
+
+
+def user_diff(study_path: Path) -> str:
+    """``git diff HEAD`` of the checkout holding the study file (tracked files, so that
+    ``git apply`` on the commit of ``user_code`` recovers a '-dirty' one; the study file itself
+    is stored with the study). Cut at ``DIFF_LIMIT_BYTES``, saying so; '' outside git."""
+    return _user_diff(Path(study_path).resolve())
+
+
+@functools.cache
+def _user_diff(study_path: Path) -> str:
+    folder = study_path if study_path.is_dir() else study_path.parent
+    if not folder.is_dir() or _git(folder, "rev-parse", "HEAD") is None:
+        return ""
+    command = ["git", "diff", "HEAD", "--no-color", "--no-ext-diff", "--no-textconv"]
+    try:
+        git = subprocess.Popen(
+            command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+    except OSError:
+        return ""
+    hang = threading.Timer(_GIT_TIMEOUT_S, git.kill)
+    hang.start()
+    try:
+        assert git.stdout is not None
+        diff = git.stdout.read(DIFF_LIMIT_BYTES + 1)  # never more than the limit in memory
+        cut = len(diff) > DIFF_LIMIT_BYTES
+        if cut:
+            git.kill()
+        failed = git.wait() != 0 and not cut
+    finally:
+        hang.cancel()
+        git.stdout.close()
+    if failed:
+        return ""
+    if cut:
+        kept = diff[: diff.rfind(b"\n", 0, DIFF_LIMIT_BYTES) + 1]  # whole lines only
+        note = f"[ablate: diff cut at {DIFF_LIMIT_BYTES:,} bytes; the changes are longer]\n"
+        diff = kept + note.encode()
+    # PostgreSQL text holds no NUL; non-UTF-8 bytes become U+FFFD rather than fail the claim
+    return diff.decode("utf-8", errors="replace").replace("\x00", "")
 
 
 @functools.cache

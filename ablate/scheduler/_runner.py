@@ -28,12 +28,21 @@ from ablate.scheduler._optuna import sample_trial
 from ablate.scheduler._planner import Planner, Sample
 from ablate.scheduler._preflight import check_reachable, prepare_data
 from ablate.scheduler._progress import RunSummary, Snapshot, snapshot
-from ablate.scheduler._provenance import hostname, package_versions, user_code
+from ablate.scheduler._provenance import hostname, package_versions, user_code, user_diff
 from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
 from ablate.scheduler.status import stored_study
-from ablate.spec import StudySpec, TrialConfig, cell_key, compare_study, grid_trials, resolve
+from ablate.spec import (
+    StudySpec,
+    TrialConfig,
+    cell_key,
+    compare_study,
+    grid_trials,
+    plugin_refs,
+    resolve,
+    task_ref,
+)
 from ablate.worker import WorkerTask
 from ablate.worker._messages import (
     Allocated,
@@ -85,6 +94,8 @@ class StudyRunner:
         self._message = ""
         self._recorder: Recorder | None = None
         self._new_study = False
+        self._plugins = plugin_refs(spec, spec_path)  # what every worker imports
+        self._task_ref = task_ref(spec, spec_path)
         planned = grid_trials(spec) if spec.search is None else []
         self.planner = Planner(spec, planned)
 
@@ -155,6 +166,7 @@ class StudyRunner:
                 config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
                 device=slot.label, versions=package_versions(),
                 git_commit=user_code(Path(self._spec_path)),
+                git_diff=user_diff(Path(self._spec_path)),
                 batch_size=config.train.batch_size, threads=slot.threads, log_path=str(log_path),
             )  # fmt: skip
             if row_id is None:  # another process claimed it first
@@ -183,6 +195,7 @@ class StudyRunner:
             best_path=str(folder / f"{run_key}.best.pt") if keep_best else None,
             log_path=str(log), fault=self.options.fault,
             prunable=self.spec.search is not None and self.spec.search.pruner.kind != "none",
+            plugins=self._plugins, task_ref=self._task_ref,
         )  # fmt: skip
         worker = self._workers.get(slot)
         worker.conn.send(RunTrial(task))
@@ -280,7 +293,10 @@ class StudyRunner:
             prepare_data(self.spec, self.planner.planned, root=self.options.data_root)
             self._message = ""
             # every name and file the study reaches, checked before anything is written
-            check_reachable(self.spec, self.planner.planned, self.pool, self._workers)
+            with_task = (*self._plugins, *([self._task_ref] if self._task_ref else []))
+            check_reachable(
+                self.spec, self.planner.planned, self.pool, self._workers, plugins=with_task
+            )
             self._open(engine)
             ledger = self._recover()
             if self.options.retry_failed:  # earlier failures no longer count against the cap

@@ -1,11 +1,12 @@
 """The typed, validated study: YAML in, frozen pydantic models out (no torch here)."""
 
-from ablate.spec._catalog import CLASS_NAMES, FUSIONS, MODALITIES, VISIT_BRANCHES
+from ablate.spec._catalog import CLASS_NAMES, MODALITIES
 from ablate.spec._change import StudyChange, compare_study
-from ablate.spec._code import code_refs, with_code
+from ablate.spec._code import code_refs, plugin_refs, task_ref, with_code
 from ablate.spec._data import DataSpec
-from ablate.spec._load import load_study, parse_study
-from ablate.spec._model import FusionOptions, ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
+from ablate.spec._load import component_error, load_study, locate, parse_study, study_lines
+from ablate.spec._model import ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
+from ablate.spec._names import ComponentError, Problem
 from ablate.spec._resolve import (
     TrialConfig,
     backbones_reached,
@@ -28,16 +29,15 @@ from ablate.spec._train import TrainSpec
 
 __all__ = [
     "CLASS_NAMES",
-    "FUSIONS",
     "MODALITIES",
-    "VISIT_BRANCHES",
+    "ComponentError",
     "DataSpec",
-    "FusionOptions",
     "ImageBranchSpec",
     "LossSpec",
     "ModelSpec",
     "ObjectiveSpec",
     "ParamSpec",
+    "Problem",
     "PrunerSpec",
     "Reference",
     "ResourceSpec",
@@ -52,10 +52,15 @@ __all__ = [
     "cell_text",
     "code_refs",
     "compare_study",
+    "component_error",
     "grid_cells",
     "grid_trials",
     "load_study",
+    "locate",
     "parse_study",
+    "plugin_refs",
     "resolve",
+    "study_lines",
+    "task_ref",
     "with_code",
 ]

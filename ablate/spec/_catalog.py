@@ -1,7 +1,7 @@
-"""Names of the registered options, without importing torch.
+"""Closed vocabularies of the study file, without importing torch.
 
-The registries in ``ablate.models`` are the source of truth; a test checks these tuples equal
-them, so that a study file can be validated (and ``ablate table`` started) without torch.
+Components (fusions, branches, loss terms) are not listed here: the registries in
+``ablate.models`` are their one source of truth, and plugins add to them.
 """
 
 from __future__ import annotations
@@ -9,19 +9,6 @@ from __future__ import annotations
 from ablate.spec._search import PRUNER_KINDS, SAMPLER_KINDS
 
 MODALITIES = ("rs", "social", "fused")
-VISIT_BRANCHES = ("cnn2d", "cnn1d", "lstm", "timm")
-FUSIONS = (
-    "concat",
-    "sum",
-    "max",
-    "gated",
-    "difference",
-    "product",
-    "concat_diff_prod",
-    "cross_attention",
-    "channel_exchange",
-    "dual",
-)
 VISIT_TRANSFORMS = ("raw", "log1p", "max")
 # Names only, derived: the tables (with descriptions and typed options) are in spec._search.
 SAMPLERS = tuple(SAMPLER_KINDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablate._plugins import CodeRef, fingerprint, parse_ref
+from ablate._plugins import CodeRef, entry_point_refs, fingerprint, parse_ref
 from ablate.errors import SpecError, UsageError
 from ablate.spec._study import StudySpec
 
@@ -28,3 +28,24 @@ def with_code(spec: StudySpec, *, base: Path, where: str) -> StudySpec:
     except UsageError as exc:
         raise SpecError(f"{where}: {exc}") from None
     return spec.model_copy(update={"code": code})
+
+
+def plugin_refs(spec: StudySpec, spec_path: str | Path) -> tuple[CodeRef, ...]:
+    """What every worker of the study imports before it builds a model: the study's plugins
+    (files resolved against the study file's folder) and the installed ones (entry points)."""
+    base = Path(spec_path).resolve().parent
+    try:
+        listed = [parse_ref(text, base=base) for text in spec.plugins]
+    except UsageError as exc:
+        raise SpecError(f"{spec_path}: {exc}") from None
+    return (*listed, *entry_point_refs())
+
+
+def task_ref(spec: StudySpec, spec_path: str | Path) -> CodeRef | None:
+    """The study's own task (``path.py:Name``), resolved; None for the built-in URFC task."""
+    if spec.task is None:
+        return None
+    try:
+        return parse_ref(spec.task, base=Path(spec_path).resolve().parent, attribute=True)
+    except UsageError as exc:
+        raise SpecError(f"{spec_path}: {exc}") from None

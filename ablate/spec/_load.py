@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from ablate.errors import NotFoundError, SpecError
 from ablate.spec._code import with_code
-from ablate.spec._names import suggest
+from ablate.spec._names import ComponentError, Problem, suggest
 from ablate.spec._resolve import SpecPathError, check_semantics
 from ablate.spec._study import StudySpec
 
@@ -204,6 +204,36 @@ def parse_study(text: str, *, where: str = "<study>") -> StudySpec:
         at = f"{where}:{_line_of(exc.loc, lines)}"
         raise SpecError(f"{exc.message} (at {_dotted(exc.loc)} in {at}).") from None
     return spec
+
+
+def study_lines(text: str, *, where: str = "<study>") -> dict[Loc, int]:
+    """The 1-based line of every key and item of a study file's text (as parse_study maps
+    them), for messages about problems found after parsing."""
+    lines: dict[Loc, int] = {}
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _line_map(node, (), lines, where=where)
+    finally:
+        loader.dispose()
+    return lines
+
+
+def locate(problem: Problem, *, text: str | None = None, where: str | None = None) -> str:
+    """The problem's message, at its dotted location and, given the study file's text and
+    name, its line: "Unknown fusion 'concta' at model.fusion in studies/x.yaml:7; did you
+    mean 'concat'? Run 'ablate models' to list them."."""
+    at = _dotted(problem.loc)
+    if text is not None and where is not None:
+        at += f" in {where}:{_line_of(problem.loc, study_lines(text, where=where))}"
+    return f"{problem.head} at {at}{problem.tail}"
+
+
+def component_error(problems: list[Problem] | tuple[Problem, ...], **file: str) -> ComponentError:
+    """One error for a list of problems: the first, and how many more."""
+    more = f" ({len(problems) - 1} more problem(s) in the study)" if len(problems) > 1 else ""
+    return ComponentError(locate(problems[0], **file) + more, tuple(problems))
 
 
 def load_study(path: Path) -> tuple[StudySpec, str]:

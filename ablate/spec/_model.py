@@ -1,24 +1,48 @@
-"""The ``model:`` and ``loss:`` sections: branches, fusion, heads and loss weights."""
+"""The ``model:`` and ``loss:`` sections: branches, fusion, heads and loss weights.
+
+Component names (``model.fusion``, ``model.visit.branch``, ``model.image.branch``, the keys of
+``loss.terms``) and their options are *not* checked here: the registry in ``ablate.models``
+is their one source of truth, and it holds the study's plugins only where they are imported
+(the dry run and the workers' preflight, which imports torch; this module must not). The
+options are mappings here and typed there, each component by its own options model.
+
+Every new field defaults to empty, and run keys leave defaults out, so the run keys of
+studies written before plugins existed do not change.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from ablate.spec._base import Frozen
-from ablate.spec._catalog import FUSIONS, VISIT_BRANCHES
-from ablate.spec._names import check_name
+
+Options = dict[str, Any]  # a component's options as written; typed where it is registered
+
+# The defaults of the options that model.fusion_options held as typed fields before plugins.
+# A run key leaves defaults out, so an option written at its old default must stay out of it
+# too (studies/fusion.yaml writes all of them): the fusion registry refuses a fusion whose
+# option of one of these names has another default, so leaving it out is always sound.
+LEGACY_FUSION_DEFAULTS: dict[str, Any] = {
+    "heads": 4,
+    "bidirectional": True,
+    "layer_scale_init": 1e-4,
+    "exchange_threshold": 2e-2,
+    "gate_hidden": 64,
+}
 
 
 class ImageBranchSpec(Frozen):
-    """Any timm model used as a feature extractor (``num_classes=0``)."""
+    """The remote-sensing branch: by default any timm model as a feature extractor."""
 
+    branch: str = Field("timm", description="a registered image branch")
     backbone: str = "resnet18"
     pretrained_path: Path | None = None
     multiscale: bool = False
     drop_rate: float = Field(0.0, ge=0.0, lt=1.0)
+    options: Options = Field(default_factory=dict, description="the branch's own options")
 
 
 class VisitBranchSpec(Frozen):
@@ -27,21 +51,7 @@ class VisitBranchSpec(Frozen):
     branch: str = "cnn2d"
     width: int = Field(64, ge=4, le=2048)
     backbone: str = Field("resnet18", description="timm model name when branch is 'timm'")
-
-    @field_validator("branch")
-    @classmethod
-    def _known_branch(cls, value: str) -> str:
-        return check_name(value, VISIT_BRANCHES, "visit branch")
-
-
-class FusionOptions(Frozen):
-    """Knobs of the fusion operators; each operator reads only its own."""
-
-    heads: int = Field(4, ge=1, le=64)
-    bidirectional: bool = True
-    layer_scale_init: float = Field(1e-4, ge=0.0)
-    exchange_threshold: float = Field(2e-2, ge=0.0)
-    gate_hidden: int = Field(64, ge=1)
+    options: Options = Field(default_factory=dict, description="the branch's own options")
 
 
 class ModelSpec(Frozen):
@@ -49,14 +59,41 @@ class ModelSpec(Frozen):
     image: ImageBranchSpec = ImageBranchSpec()
     visit: VisitBranchSpec = VisitBranchSpec()
     fusion: str = "concat"
-    fusion_options: FusionOptions = FusionOptions()
+    # The options of the fusion(s) the study names, as one mapping (as before plugins, so
+    # existing files and run keys stay valid): each fusion reads the keys it takes, and a key
+    # must belong to at least one fusion the study can reach.
+    fusion_options: Options = Field(default_factory=dict)
     embed_dim: int = Field(256, ge=8, le=8192)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
 
-    @field_validator("fusion")
-    @classmethod
-    def _known_fusion(cls, value: str) -> str:
-        return check_name(value, FUSIONS, "fusion")
+    @model_serializer(mode="wrap")
+    def _without_legacy_defaults(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """With defaults excluded (a run key), fusion options at their old defaults are
+        defaults: the run keys of studies written before plugins do not change."""
+        dumped = handler(self)
+        if info.exclude_defaults and isinstance(dumped.get("fusion_options"), dict):
+            kept = {
+                key: value
+                for key, value in dumped["fusion_options"].items()
+                if not _is_legacy_default(key, value)
+            }
+            if kept:
+                dumped["fusion_options"] = kept
+            else:
+                del dumped["fusion_options"]
+        return dumped
+
+
+def _is_legacy_default(key: str, value: Any) -> bool:
+    default = LEGACY_FUSION_DEFAULTS.get(key, _UNSET)
+    if default is _UNSET or value != default:
+        return False
+    return isinstance(value, bool) == isinstance(default, bool)  # heads: true is not 4
+
+
+_UNSET = object()
 
 
 class LossSpec(Frozen):
@@ -70,6 +107,9 @@ class LossSpec(Frozen):
     triplet: float = Field(0.0, ge=0.0)
     triplet_margin: float = Field(0.2, ge=0.0)
     cen_l1: float = Field(2e-4, ge=0.0)
+    # Plugin loss terms by name: {focal: {weight: 0.5, gamma: 2.0}}; 'weight' (default 1) is
+    # ablate's, the other keys are the term's own options.
+    terms: dict[str, Options] = Field(default_factory=dict)
 
 
-__all__ = ["FusionOptions", "ImageBranchSpec", "LossSpec", "ModelSpec", "VisitBranchSpec"]
+__all__ = ["ImageBranchSpec", "LossSpec", "ModelSpec", "Options", "VisitBranchSpec"]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic_core import PydanticCustomError
+
+from ablate.errors import SpecError
 
 
 def suggest(value: str, choices: Sequence[str], *, n: int = 1) -> str:
@@ -36,3 +39,27 @@ def check_name(value: str, choices: Sequence[str], what: str) -> str:
             "hint": suggest(value, choices) or f"; choose one of: {', '.join(choices)}.",
         },
     )
+
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem with a component the study names, found where plugins are imported (the dry
+    run, a worker's preflight), at ``loc`` in the study file: ('model', 'fusion') or ('grid',
+    'model.fusion', 2). The message is ``f"{head} at {where}{tail}"``, where ``where`` is the
+    dotted location, with the file and line once the study file is known."""
+
+    loc: Loc
+    head: str  # "Unknown fusion 'concta'"
+    tail: str  # "; did you mean 'concat'? Run 'ablate models' to list them."
+
+
+class ComponentError(SpecError):
+    """Problems with the components a study names; ``ablate.spec.locate`` words them with
+    the study file's name and line."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -120,6 +120,8 @@ def check_path(path: str, loc: tuple[str | int, ...]) -> None:
                 f"{suggest(part, list(fields)) or '.'}",
             )
         annotation = fields[part].annotation
+        if get_origin(annotation) is dict:  # a component's options (model.fusion_options.x):
+            return  # its keys are checked where the plugins are imported (ablate.models)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
         elif depth < len(parts) - 1:

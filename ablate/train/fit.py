@@ -1,8 +1,11 @@
 """The training loop: fit(config, device, report) -> result. Read it top to bottom.
 
-Resumes bit-for-bit from the last complete epoch: the data order and augmentation of an
-epoch depend only on (seed, epoch), and the checkpoint carries model, optimiser and RNGs.
-The test split is evaluated only at a new best-validation epoch and never chooses anything.
+Everything task-specific (data, model, forward pass, loss, FLOPs) comes from a task object
+(``ablate.tasks``); the built-in URFC task goes through this same path. Resumes bit-for-bit
+from the last complete epoch: the data order and augmentation of an epoch depend only on
+(seed, epoch), and the checkpoint carries model, optimiser and RNGs. The test split is
+evaluated only at a new best-validation epoch and never chooses anything. A user loop (a
+function ``train(config, trial)``) is run by ``ablate.train._user_loop`` instead.
 """
 
 from __future__ import annotations
@@ -18,14 +21,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ablate.data import ensure_dataset, open_cache
 from ablate.data.loader import DeviceData
-from ablate.models import build_model, compute_loss, count_flops, count_parameters
-from ablate.results import ClassScores, EpochResult, FitStatus, SplitScores, TrialResult
+from ablate.errors import UsageError
+from ablate.models import count_parameters
+from ablate.results import EpochResult, FitStatus, SplitScores, TrialResult
 from ablate.spec import DataSpec, TrialConfig
+from ablate.tasks import Task, TaskData, UserLoop
+from ablate.tasks.urfc import URFC, URFCData
 from ablate.train._lr import cosine_lr
 from ablate.train._metrics import confusion_matrix, scores_from_confusion
 from ablate.train._report import Reporter
+from ablate.train._state import (
+    best_from_state,
+    best_state,
+    better,
+    empty_best,
+    objective,
+    trial_result,
+)
 from ablate.train.checkpoint import (
     DamagedCheckpoint,
     load_checkpoint,
@@ -41,40 +54,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _objective(scores: SplitScores, metric: str) -> float:
-    return {
-        "val_accuracy": scores.accuracy,
-        "val_loss": scores.loss,
-        "val_kappa": scores.kappa,
-        "val_macro_f1": scores.macro_f1,
-    }[metric]
-
-
 def _autocast(device: torch.device, precision: str) -> torch.autocast:
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
 
+def logits_of(output: Any) -> torch.Tensor:
+    """A task's model returns its logits, or an object holding them as ``.logits``."""
+    return output.logits if hasattr(output, "logits") else output
+
+
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module,
-    data: DeviceData,
-    split: str,
-    *,
-    epoch: int,
-    batch_size: int,
-    precision: str,
-) -> SplitScores:
-    """Loss (plain cross-entropy of the main head) and metrics on a split; restores train mode."""
+    task: Task, model: torch.nn.Module, data: TaskData, split: str, *, epoch: int,
+    config: TrialConfig,
+) -> SplitScores:  # fmt: skip
+    """Loss (plain cross-entropy of the logits, whatever the task's training loss, so that
+    val_loss compares across loss variants) and metrics on a split; restores train mode."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     predictions, labels = [], []
-    batches = data.batches(split, batch_size=batch_size, epoch=None, seed=0, reuse_buffers=True)
-    for images, visits, target in batches:  # each batch is used before the next is made
-        with _autocast(device, precision):
-            logits = model(images, visits).logits
+    batches = data.batches(split, batch_size=config.train.eval_batch_size, epoch=None, seed=0)
+    for *inputs, target in batches:  # each batch is used before the next is made
+        with _autocast(device, config.train.precision):
+            logits = logits_of(task.forward(model, inputs, config, training=False))
         loss_sum += F.cross_entropy(logits.float(), target, reduction="sum").double()
         predictions.append(logits.argmax(dim=1).cpu())
         labels.append(target.cpu())
@@ -87,16 +92,35 @@ def evaluate(
     )
 
 
-def _better(value: float, best: float | None, direction: str) -> bool:
-    if best is None:
-        return True
-    return value > best if direction == "maximize" else value < best
-
-
 def load_data(data: DataSpec, *, data_root: Path, device: torch.device) -> DeviceData:
-    """The trial's data as device-resident arrays (made once per data spec and machine)."""
-    cache = open_cache(ensure_dataset(data, root=data_root))
-    return DeviceData.load(cache, data, device=device)
+    """The URFC trial's data as device-resident arrays (made once per data spec and machine)."""
+    return URFC().load(_data_only(data), device=device, data_root=data_root).device_data
+
+
+def load_task_data(
+    task: Task | UserLoop, config: TrialConfig, *, data_root: Path, device: torch.device
+) -> TaskData | None:
+    """The data a worker keeps for the trials after this one (None for a user loop, which
+    loads its own)."""
+    if not isinstance(task, Task):
+        return None
+    return task.load(config, device=device, data_root=data_root)
+
+
+def _data_only(data: DataSpec) -> TrialConfig:
+    """A config that carries only ``data`` (what a task's ``load`` may read)."""
+    return TrialConfig.model_construct(data=data)
+
+
+def resolve_task(config: TrialConfig, task: Task | UserLoop | None) -> Task | UserLoop:
+    if task is not None:
+        return task
+    if config.task is not None:
+        raise UsageError(
+            f"The trial names task {config.task}, but no task object reached the training "
+            "loop; load it with ablate.tasks.load_task and pass task= to fit."
+        )
+    return URFC()
 
 
 @dataclass
@@ -105,30 +129,21 @@ class _Trial:
 
     config: TrialConfig
     device: torch.device
-    data: DeviceData
+    task: Task
+    data: TaskData
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    channels_last: bool
     steps_per_epoch: int
 
 
-def _setup(config: TrialConfig, device: torch.device, data: DeviceData) -> _Trial:
-    """Model (initialised from the seed), optimiser and memory format for a trial."""
+def _setup(config: TrialConfig, device: torch.device, task: Task, data: TaskData) -> _Trial:
+    """Model (initialised from the seed) and optimiser for a trial."""
     train = config.train
-    model = build_model(
-        config.model,
-        config.loss,
-        num_classes=len(data.class_names),
-        image_size=config.data.image_size,
-    ).to(device)
-    channels_last = train.channels_last is True or (
-        train.channels_last == "auto" and device.type == "cuda"
-    )
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    num_classes = len(data.class_names)
+    model = task.build_model(config, num_classes=num_classes, device=device).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     steps = math.ceil(data.num_samples("train") / train.batch_size)
-    return _Trial(config, device, data, model, optimizer, channels_last, steps)
+    return _Trial(config, device, task, data, model, optimizer, steps)
 
 
 def fit(
@@ -138,25 +153,37 @@ def fit(
     data_root: Path,
     checkpoint_path: Path | None,
     report: Reporter,
-    data: DeviceData | None = None,
+    data: TaskData | DeviceData | None = None,
     best_path: Path | None = None,
+    task: Task | UserLoop | None = None,
 ) -> TrialResult:
     """Train one trial to the end (or until pruned/stopped) and return its final metrics.
 
+    ``task``: what ``ablate.tasks.load_task`` made of the study's ``task:`` (None: URFC).
     ``data`` may be passed in when a worker already holds this trial's data on the device.
     ``best_path``: also save the model weights of each new best-validation epoch there.
     """
+    task = resolve_task(config, task)
+    if not isinstance(task, Task):
+        from ablate.train._user_loop import fit_user_loop
+
+        return fit_user_loop(
+            task, config, device=device, data_root=data_root,
+            checkpoint_path=checkpoint_path, report=report,
+        )  # fmt: skip
     torch_device = torch.device(device)
     if config.train.deterministic:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     seed_everything(config.seed)
     if data is None:
-        data = load_data(config.data, data_root=data_root, device=torch_device)
-    trial = _setup(config, torch_device, data)
+        data = task.load(config, device=torch_device, data_root=data_root)
+    elif isinstance(data, DeviceData):  # a caller that loaded URFC data itself
+        data = URFCData(data)
+    trial = _setup(config, torch_device, task, data)
     n_params = count_parameters(trial.model)
 
-    start, best, history, flops = 0, _empty_best(), [], None
+    start, best, history, flops = 0, empty_best(), [], None
     try:
         state = load_checkpoint(checkpoint_path) if checkpoint_path else None
     except DamagedCheckpoint as damaged:
@@ -167,21 +194,18 @@ def fit(
         trial.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         start, history, flops = state["epoch"], state["history"], state["flops"]
-        best = _best_from_state(state["best"], data.class_names)
+        best = best_from_state(state["best"], data.class_names)
         for item in history:
             report.epoch(EpochResult(**item), replayed=True)
-        trained_with = state.get("threads")
-        if trained_with is not None and trained_with != torch.get_num_threads():
-            report.note(
-                f"resumed with {torch.get_num_threads()} torch thread(s), trained so far with "
-                f"{trained_with}: on a CPU the last digits of its numbers can differ from an "
-                "uninterrupted run's (use the same --threads-per-slot for identical numbers)"
-            )
+        note_threads(report, state.get("threads"))
     if flops is None:
-        flops = _flops_or_none(trial.model, config.data.image_size)
+        flops = _flops_or_none(task, trial.model, config)
 
     def result(status: FitStatus) -> TrialResult:
-        return _result(status, best, n_params, flops, config.train.batch_size, start, device)
+        return trial_result(
+            status, best, n_params=n_params, flops=flops, batch_size=config.train.batch_size,
+            resumed_from=start, device=device,
+        )  # fmt: skip
 
     for epoch in range(start + 1, config.train.epochs + 1):
         started = time.perf_counter()
@@ -190,8 +214,8 @@ def fit(
             return result(FitStatus.STOPPED)
         means, lr = trained
         val = _evaluate(trial, "val", epoch)
-        value = _objective(val, config.objective.metric)
-        if _better(value, best["objective"], config.objective.direction):
+        value = objective(val, config.objective.metric)
+        if better(value, best["objective"], config.objective.direction):
             test = _evaluate(trial, "test", epoch)  # only ever reported, never used to choose
             best = {"epoch": epoch, "objective": value, "val": val, "test": test}
             if best_path is not None:
@@ -218,7 +242,7 @@ def fit(
                     "model": trial.model.state_dict(),
                     "optimizer": trial.optimizer.state_dict(),
                     "rng": rng_state(),
-                    "best": _best_state(best),
+                    "best": best_state(best),
                     "history": history,
                     "flops": flops,
                     "threads": torch.get_num_threads(),
@@ -230,25 +254,41 @@ def fit(
     return result(FitStatus.COMPLETE)
 
 
+def note_threads(report: Reporter, trained_with: int | None) -> None:
+    if trained_with is not None and trained_with != torch.get_num_threads():
+        report.note(
+            f"resumed with {torch.get_num_threads()} torch thread(s), trained so far with "
+            f"{trained_with}: on a CPU the last digits of its numbers can differ from an "
+            "uninterrupted run's (use the same --threads-per-slot for identical numbers)"
+        )
+
+
+def _loss_and_terms(
+    task: Task, output: Any, targets: torch.Tensor, config: TrialConfig
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    found = task.loss(output, targets, config)
+    if isinstance(found, tuple):
+        total, terms = found
+        return total, dict(terms)
+    return found, {}
+
+
 def _train_epoch(
     trial: _Trial, epoch: int, report: Reporter
 ) -> tuple[dict[str, float], float] | None:
     """One pass over the training split: per-sample means of the loss, its terms and stats,
     and the last learning rate; None if the user asked to stop (checked before every batch)."""
-    train, model, optimizer = trial.config.train, trial.model, trial.optimizer
+    config, model, optimizer = trial.config, trial.model, trial.optimizer
+    train = config.train
     total_steps = trial.steps_per_epoch * train.epochs
     warmup_steps = trial.steps_per_epoch * train.warmup_epochs
     model.train()
     sums: dict[str, torch.Tensor] = {}
     seen, lr = 0, train.lr
     batches = trial.data.batches(
-        "train",
-        batch_size=train.batch_size,
-        epoch=epoch,
-        seed=trial.config.seed,
-        reuse_buffers=True,  # each batch's step is done before the next batch is made
-    )
-    for index, (images, visits, labels) in enumerate(batches):
+        "train", batch_size=train.batch_size, epoch=epoch, seed=config.seed
+    )  # each batch's step is done before the next batch is made
+    for index, (*inputs, labels) in enumerate(batches):
         if report.should_stop():
             return None
         step = (epoch - 1) * trial.steps_per_epoch + index
@@ -261,11 +301,9 @@ def _train_epoch(
         )
         for group in optimizer.param_groups:
             group["lr"] = lr
-        if trial.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
         with _autocast(trial.device, train.precision):
-            output = model(images, visits)
-            total, terms = compute_loss(output, labels, trial.config.loss)
+            output = trial.task.forward(model, inputs, config, training=True)
+            total, terms = _loss_and_terms(trial.task, output, labels, config)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         if train.grad_clip is not None:
@@ -276,21 +314,13 @@ def _train_epoch(
         _accumulate(sums, "train_loss", total.detach().float() * n)
         for name, value in terms.items():
             _accumulate(sums, f"loss.{name}", value.detach().float() * n)
-        for name, value in output.stats.items():
+        for name, value in (getattr(output, "stats", None) or {}).items():
             _accumulate(sums, name, torch.as_tensor(value).detach().float() * n)
     return {name: float(value.item()) / max(1, seen) for name, value in sums.items()}, lr
 
 
 def _evaluate(trial: _Trial, split: str, epoch: int) -> SplitScores:
-    train = trial.config.train
-    return evaluate(
-        trial.model,
-        trial.data,
-        split,
-        epoch=epoch,
-        batch_size=train.eval_batch_size,
-        precision=train.precision,
-    )
+    return evaluate(trial.task, trial.model, trial.data, split, epoch=epoch, config=trial.config)
 
 
 def _best_weights(trial: _Trial, epoch: int, value: float) -> dict[str, Any]:
@@ -303,76 +333,12 @@ def _best_weights(trial: _Trial, epoch: int, value: float) -> dict[str, Any]:
     }
 
 
-def _empty_best() -> dict[str, Any]:
-    return {"epoch": 0, "objective": None, "val": None, "test": None}
-
-
-def _best_state(best: dict[str, Any]) -> dict[str, Any]:
-    """The best-so-far as plain values for the checkpoint (``torch.load(weights_only=True)``)."""
-    return {**best, **{s: asdict(best[s]) if best[s] else None for s in ("val", "test")}}
-
-
-def _best_from_state(state: dict[str, Any], class_names: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        **state,
-        **{s: _scores(state[s], s, state["epoch"], class_names) for s in ("val", "test")},
-    }
-
-
-def _scores(
-    state: dict[str, Any] | None, split: str, epoch: int, class_names: tuple[str, ...]
-) -> SplitScores | None:
-    if state is None:
-        return None
-    if "classes" not in state:  # a checkpoint written before the one result type
-        classes = ClassScores(
-            names=class_names,
-            accuracy=tuple(state["class_accuracy"]),
-            support=tuple(state["class_support"]),
-            confusion=tuple(tuple(row) for row in state["confusion"]),
-        )
-        summary = {k: state[k] for k in ("accuracy", "kappa", "macro_f1", "loss", "n_samples")}
-        return SplitScores(split=split, epoch=epoch, classes=classes, **summary)
-    classes = state["classes"]
-    return SplitScores(
-        **{**state, "classes": ClassScores(
-            names=tuple(classes["names"]),
-            accuracy=tuple(classes["accuracy"]),
-            support=tuple(classes["support"]),
-            confusion=tuple(tuple(row) for row in classes["confusion"]),
-        )}
-    )  # fmt: skip
-
-
 def _accumulate(sums: dict[str, torch.Tensor], name: str, value: torch.Tensor) -> None:
     sums[name] = sums[name] + value if name in sums else value
 
 
-def _flops_or_none(model: torch.nn.Module, image_size: int) -> float | None:
+def _flops_or_none(task: Task, model: torch.nn.Module, config: TrialConfig) -> float | None:
     try:
-        return float(count_flops(model, image_size=image_size))
+        return task.flops(model, config)
     except Exception:  # FLOPs are informative only; an exotic layer must not fail the trial
         return None
-
-
-def _result(
-    status: FitStatus,
-    best: dict[str, Any],
-    n_params: int,
-    flops: float | None,
-    batch_size: int,
-    resumed_from: int,
-    device: str,
-) -> TrialResult:
-    return TrialResult(
-        status=status,
-        best_epoch=best["epoch"],
-        objective=best["objective"],
-        val=best["val"],
-        test=best["test"],
-        n_params=n_params,
-        flops=flops,
-        batch_size=batch_size,
-        resumed_from_epoch=resumed_from,
-        device=device,
-    )

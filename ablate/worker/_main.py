@@ -18,9 +18,10 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+from ablate._plugins import CodeRef
 from ablate.errors import UsageError
 from ablate.results import EpochResult, ErrorKind
-from ablate.spec import TrialConfig
+from ablate.spec import StudySpec, TrialConfig
 from ablate.worker._faults import Fault, parse_faults
 from ablate.worker._messages import (
     Allocated,
@@ -125,11 +126,8 @@ def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event
         except (EOFError, OSError):
             return
         match message:
-            case CheckNames(backbones):  # the names the study can reach, before it trains
-                from ablate.models import unknown_backbone
-
-                problems = (unknown_backbone(name, where) for name, where in backbones.items())
-                conn.send(NamesChecked(tuple(p for p in problems if p)))
+            case CheckNames(backbones, study, plugins):  # before the study trains
+                conn.send(_check_names(backbones, study, plugins))
             case RunTrial(task):
                 if not _run_task(task, conn, stop, held):
                     conn.close()
@@ -140,11 +138,32 @@ def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event
                 os._exit(0)  # nothing left to clean up; tearing torch down costs ~1 s
 
 
+def _check_names(
+    backbones: dict[str, str], study: StudySpec | None, plugins: tuple[CodeRef, ...]
+) -> NamesChecked:
+    """Backbone names looked up in timm; plugins imported (one that does not is the one
+    problem); every component the study names checked against the registries."""
+    from ablate.models import check_study, unknown_backbone
+    from ablate.tasks import load_task
+
+    try:
+        modules = tuple(ref for ref in plugins if ref.attribute is None)
+        located = tuple(check_study(study, modules)) if study is not None else ()
+        for ref in plugins:
+            if ref.attribute is not None:  # the study's own task: it must load
+                load_task(ref)
+    except UsageError as exc:  # a plugin that does not import, or registers a name twice
+        return NamesChecked((str(exc),))
+    problems = (unknown_backbone(name, where) for name, where in backbones.items())
+    return NamesChecked(tuple(p for p in problems if p), located)
+
+
 def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, Any]) -> bool:
     """Train one trial and send its result or error; False if the process should exit."""
     import torch
 
-    from ablate.train.fit import fit, load_data
+    from ablate.tasks import load_task
+    from ablate.train.fit import fit, load_task_data
 
     _redirect_output(task.log_path)
     config = task.config
@@ -155,11 +174,15 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     )
     reporter = PipeReporter(conn, stop, parse_faults(task.fault), config, prunable=task.prunable)
     try:
-        key = f"{task.data_root}|{task.device}|{config.data.model_dump_json()}"
+        from ablate.models import import_plugins
+
+        import_plugins(task.plugins)  # once per process; before the model is built
+        runner = load_task(task.task_ref)  # the URFC task when the study names none
+        key = f"{task.data_root}|{task.device}|{task.task_ref}|{config.data.model_dump_json()}"
         if held.get("key") != key:
             held.clear()  # free the previous trial's arrays before loading new ones
-            held["data"] = load_data(
-                config.data, data_root=Path(task.data_root), device=torch.device(task.device)
+            held["data"] = load_task_data(
+                runner, config, data_root=Path(task.data_root), device=torch.device(task.device)
             )
             held["key"] = key
         result = fit(
@@ -170,6 +193,7 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
             report=reporter,
             data=held["data"],
             best_path=Path(task.best_path) if task.best_path else None,
+            task=runner,
         )
         name = torch.cuda.get_device_name(0) if task.device.startswith("cuda") else "cpu"
         conn.send(TrialDone(result, name))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ablate._plugins import CodeRef
 from ablate.results import EpochResult, ErrorKind, TrialResult
+from ablate.spec import Problem, StudySpec
 from ablate.worker._task import WorkerTask
 
 # --- scheduler → worker ------------------------------------------------------------------
@@ -21,9 +23,16 @@ class RunTrial:
 
 @dataclass(frozen=True)
 class CheckNames:
-    """Look up these timm backbone names (name → where the study sets it) before training."""
+    """Before training: look up these timm backbone names (name → where the study sets it),
+    import the plugins and check every component the study names and its options.
+
+    It carries the study itself rather than its planned configs: each config follows from
+    it, and only the study knows where in the file a value was written (a grid factor's
+    item, a searched choice), which the message must name."""
 
     backbones: dict[str, str]
+    study: StudySpec | None = None
+    plugins: tuple[CodeRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,8 @@ class Exit:
 
 @dataclass(frozen=True)
 class NamesChecked:
-    problems: tuple[str, ...]  # one error message per unknown name
+    problems: tuple[str, ...]  # one error message per unknown backbone, or a plugin's error
+    components: tuple[Problem, ...] = ()  # located: the scheduler adds the file and line
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ablate._plugins import CodeRef
 from ablate.spec import TrialConfig
 
 # The thread-pool sizes a slot sets in its worker's environment (``Slot.env``); the CPU fork
@@ -21,3 +22,7 @@ class WorkerTask:
     best_path: str | None = None  # where to keep the best-validation weights, if asked
     prunable: bool = True  # False when the study has no pruner: no question per epoch
     fault: str | None = None  # test aid, see ablate.worker._faults
+    # The study's plugins (and installed ones), resolved by the scheduler: the worker imports
+    # them (once per process) before it builds the model, spawned and forked alike.
+    plugins: tuple[CodeRef, ...] = ()
+    task_ref: CodeRef | None = None  # the study's own task (None: the built-in URFC task)

@@ -66,7 +66,7 @@ def test_pre_migration_database_is_stamped_and_keeps_rows(sqlite_url):
     engine = make_engine(sqlite_url)
     Base.metadata.create_all(engine)  # what ablate did before migrations existed…
     with engine.begin() as connection:  # …with the columns it had then
-        for column in ("error_kind", "threads"):
+        for column in ("error_kind", "threads", "git_diff"):
             connection.execute(text(f"ALTER TABLE ablate_trial DROP COLUMN {column}"))
     _insert_study(engine)
     ensure_schema(engine)  # stamped 0001, then upgraded
@@ -95,7 +95,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 AUTO_UPGRADE = {auto}
@@ -148,7 +148,7 @@ def test_non_additive_revision_needs_an_explicit_upgrade(sqlite_url, with_revisi
         "The results database needs schema revision(s) 0099, which are not applied "
         "automatically; stop every run on it, then run 'ablate db upgrade --storage URL'."
     )
-    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0002", "0099")
+    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0003", "0099")
 
 
 def test_database_newer_than_this_ablate_is_refused(sqlite_url):
@@ -219,3 +219,29 @@ def test_0002_gives_old_failures_their_error_kind(sqlite_url):
     with engine.connect() as connection:
         kinds = connection.execute(text("SELECT error_kind FROM ablate_trial ORDER BY number"))
         assert kinds.scalars().all() == ["oom", "exception"]
+
+
+def test_0003_adds_the_git_diff_of_trials_recorded_before_it_as_null(sqlite_url):
+    from alembic import command
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0002")
+    _insert_study(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ablate_trial (study_id, number, run_key, cell_key, cell, params, "
+                "seed, state, attempt, config, started_at, heartbeat_at, host, pid, device, "
+                "versions, git_commit, resumed_from_epoch, error, log_path) VALUES (1, 0, 'k', "
+                "'{}', '{}', '{}', 0, 'complete', 1, '{}', :t, :t, 'h', 1, '', '{}', "
+                "'abc-dirty', 0, '', '')"
+            ),
+            {"t": NOW},
+        )
+    ensure_schema(engine)
+    assert _revision(engine) == "0003"
+    assert migrate.schema_drift(engine) == []
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT git_commit, git_diff FROM ablate_trial")).all()
+    assert [tuple(r) for r in rows] == [("abc-dirty", None)]

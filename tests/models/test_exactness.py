@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ablate.models import ModelOutput, build_model, compute_loss
-from ablate.spec import FusionOptions, LossSpec
+from ablate.spec import LossSpec
 from tests.models.conftest import IMAGE_SIZE, tiny_model_spec
 
 
@@ -28,9 +28,7 @@ def test_zero_weights_give_plain_cross_entropy(
 
 def test_cross_attention_with_zero_layer_scale_is_the_model_without_it(inputs) -> None:
     images, visits, _ = inputs
-    spec = tiny_model_spec(
-        fusion="cross_attention", fusion_options=FusionOptions(layer_scale_init=0.0)
-    )
+    spec = tiny_model_spec(fusion="cross_attention", fusion_options={"layer_scale_init": 0.0})
     model = build_model(spec, LossSpec(), image_size=IMAGE_SIZE).eval()
     with torch.no_grad():
         out = model(images, visits)
@@ -45,9 +43,7 @@ def test_cross_attention_with_zero_layer_scale_is_the_model_without_it(inputs) -
 
 
 def test_unidirectional_cross_attention_has_one_block() -> None:
-    spec = tiny_model_spec(
-        fusion="cross_attention", fusion_options=FusionOptions(bidirectional=False)
-    )
+    spec = tiny_model_spec(fusion="cross_attention", fusion_options={"bidirectional": False})
     model = build_model(spec, LossSpec(), image_size=IMAGE_SIZE)
     assert model.fusion.social_attends is None
 

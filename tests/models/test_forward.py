@@ -5,23 +5,30 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ablate.models import build_model, compute_loss, count_flops, count_parameters
+from ablate.models import (
+    FUSIONS,
+    VISIT_BRANCHES,
+    build_model,
+    compute_loss,
+    count_flops,
+    count_parameters,
+)
 from ablate.spec import LossSpec
-from ablate.spec._catalog import FUSIONS, VISIT_BRANCHES
 from tests.models.conftest import BATCH, IMAGE_SIZE, tiny_model_spec
 
+# Every registered fusion and visit branch (the registry is the one list of them).
 # Fusions that read feature maps, tokens or mid maps depend on the visit branch's layout, so
 # they are crossed with every visit branch; the embedding-level ones need cnn2d only.
 MAP_FUSIONS = ("cross_attention", "channel_exchange", "dual")
 CASES = [
     ("rs", "concat", "cnn2d"),
-    *[("social", "concat", branch) for branch in VISIT_BRANCHES],
-    *[("fused", fusion, "cnn2d") for fusion in FUSIONS],
-    *[("fused", "concat", branch) for branch in VISIT_BRANCHES if branch != "cnn2d"],
+    *[("social", "concat", branch) for branch in VISIT_BRANCHES.names()],
+    *[("fused", fusion, "cnn2d") for fusion in FUSIONS.names()],
+    *[("fused", "concat", branch) for branch in VISIT_BRANCHES.names() if branch != "cnn2d"],
     *[
         ("fused", fusion, branch)
         for fusion in MAP_FUSIONS
-        for branch in VISIT_BRANCHES
+        for branch in VISIT_BRANCHES.names()
         if branch != "cnn2d"
     ],
 ]

@@ -21,14 +21,15 @@ from ablate.models import (
     visit_branch_names,
 )
 from ablate.spec import LossSpec
-from ablate.spec._catalog import FUSIONS as CATALOG_FUSIONS
-from ablate.spec._catalog import VISIT_BRANCHES as CATALOG_VISIT_BRANCHES
 from tests.models.conftest import IMAGE_SIZE, tiny_model_spec
 
 
-def test_catalog_equals_registries() -> None:
-    assert fusion_names() == CATALOG_FUSIONS
-    assert visit_branch_names() == CATALOG_VISIT_BRANCHES
+def test_spec_keeps_no_mirrored_component_names() -> None:
+    import ablate.spec._catalog as catalog
+
+    assert not hasattr(catalog, "FUSIONS") and not hasattr(catalog, "VISIT_BRANCHES")
+    assert {"concat", "cross_attention", "dual"} <= set(fusion_names())
+    assert set(visit_branch_names()) == {"cnn2d", "cnn1d", "lstm", "timm"}
 
 
 def test_unknown_fusion_lists_close_matches() -> None:
@@ -61,9 +62,7 @@ def test_unknown_timm_backbone_lists_close_matches() -> None:
 
 
 def test_heads_must_divide_embed_dim() -> None:
-    from ablate.spec import FusionOptions
-
-    spec = tiny_model_spec(fusion="cross_attention", fusion_options=FusionOptions(heads=5))
+    spec = tiny_model_spec(fusion="cross_attention", fusion_options={"heads": 5})
     with pytest.raises(UsageError, match=r"model\.embed_dim=32 is not divisible"):
         build_model(spec, LossSpec(), image_size=IMAGE_SIZE)
 

@@ -17,6 +17,7 @@ from ablate.scheduler._provenance import (
     checkout_commit,
     package_versions,
     user_code,
+    user_diff,
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -42,12 +43,21 @@ def repo_with(tmp_path: Path, name: str, files: dict[str, str]) -> tuple[Path, s
     return repo, git(repo, "rev-parse", "HEAD")
 
 
+CACHED = (
+    _provenance._user_code,
+    _provenance._user_diff,
+    ablate_code,
+    ablate_version,
+    package_versions,
+)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    for cached in (_provenance._user_code, ablate_code, ablate_version, package_versions):
+    for cached in CACHED:
         cached.cache_clear()
     yield
-    for cached in (_provenance._user_code, ablate_code, ablate_version, package_versions):
+    for cached in CACHED:
         cached.cache_clear()
 
 
@@ -77,6 +87,41 @@ def test_user_code_outside_git_and_without_git(tmp_path, monkeypatch):
     code, _head = repo_with(tmp_path, "code", {"fusion.yaml": "name: fusion\n"})
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))  # git missing: nothing, no error
     assert user_code(code / "fusion.yaml") == ""
+
+
+def test_user_diff_recovers_a_dirty_checkout(tmp_path):
+    code, _head = repo_with(tmp_path, "code", {"studies/a.yaml": "name: a\n", "m.py": "x = 1\n"})
+    assert user_diff(code / "studies" / "a.yaml") == ""  # clean
+    (code / "m.py").write_text("x = 2\n")
+    (code / "notes.txt").write_text("untracked: not part of the diff\n")
+    _provenance._user_diff.cache_clear()
+    diff = user_diff(code / "studies" / "a.yaml")
+    assert "-x = 1\n+x = 2\n" in diff and "notes.txt" not in diff
+    (code / "m.py").write_text("x = 3\n")
+    assert user_diff(code / "studies" / "a.yaml") == diff  # asked once per process
+    git(code, "checkout", "-q", "--", "m.py")
+    (code / "patch.diff").write_text(diff)
+    git(code, "apply", "patch.diff")  # the stored text recovers the changes
+    assert (code / "m.py").read_text() == "x = 2\n"
+
+
+def test_user_diff_is_cut_at_its_limit_and_says_so(tmp_path, monkeypatch):
+    code, _head = repo_with(tmp_path, "code", {"a.yaml": "name: a\n", "big.txt": "0\n"})
+    (code / "big.txt").write_text("".join(f"line {i}\n" for i in range(5000)))
+    monkeypatch.setattr(_provenance, "DIFF_LIMIT_BYTES", 2000)
+    diff = user_diff(code / "a.yaml")
+    body, note = diff[: diff.index("[ablate:")], diff[diff.index("[ablate:") :]
+    assert note == "[ablate: diff cut at 2,000 bytes; the changes are longer]\n"
+    assert len(body.encode()) <= 2000 and body.endswith("\n")  # whole lines only
+
+
+def test_user_diff_outside_git_and_without_git(tmp_path, monkeypatch):
+    (tmp_path / "fusion.yaml").write_text("name: fusion\n")
+    assert user_diff(tmp_path / "fusion.yaml") == ""
+    code, _head = repo_with(tmp_path, "code", {"fusion.yaml": "name: fusion\n"})
+    (code / "fusion.yaml").write_text("name: changed\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert user_diff(code / "fusion.yaml") == ""
 
 
 def test_a_package_in_an_ignored_virtualenv_has_no_commit(tmp_path):
@@ -125,3 +170,29 @@ def test_ablate_code_names_this_checkout_s_commit():
     else:
         assert code == ablate_version()
     assert package_versions()["ablate"] == code
+
+
+@pytest.mark.slow
+def test_a_trial_of_a_dirty_checkout_keeps_its_diff(workdir):
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from ablate.cli import app
+    from tests.conftest import tiny_study
+
+    code, _first = repo_with(workdir, "code", {"model.py": "x = 1\n"})
+    study = tiny_study(code / "tiny.yaml", epochs=1, modalities="[fused]", seeds="[0]")
+    git(code, "add", "tiny.yaml")
+    git(code, "commit", "-q", "-m", "study")
+    head = git(code, "rev-parse", "HEAD")
+    (code / "model.py").write_text("x = 2\n")
+    result = CliRunner().invoke(app, ["run", str(study), "--cpu-slots", "1", "--no-live"])
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(workdir / "db" / "ablate.sqlite")
+    try:
+        [(commit, diff)] = con.execute("SELECT git_commit, git_diff FROM ablate_trial").fetchall()
+    finally:
+        con.close()
+    assert commit == f"{head}-dirty"
+    assert diff.startswith("diff --git a/model.py b/model.py\n") and "+x = 2\n" in diff

@@ -31,14 +31,6 @@ def test_unknown_top_level_key() -> None:
     )
 
 
-def test_unknown_fusion_lists_close_match_and_command() -> None:
-    text = "name: x\nmodel:\n  fusion: concta\n"
-    assert _error(text) == (
-        "Unknown fusion 'concta' at model.fusion in studies/x.yaml:3; did you mean 'concat'? "
-        "Run 'ablate models' to list them."
-    )
-
-
 def test_wrong_type_names_the_field_and_value() -> None:
     text = "name: x\ntrain:\n  epochs: many\n"
     assert _error(text) == (
@@ -52,14 +44,6 @@ def test_out_of_range_value() -> None:
     assert _error(text) == (
         "Bad value at train.epochs in studies/x.yaml:2: Input should be greater than or equal "
         "to 1 (got 0)."
-    )
-
-
-def test_bad_grid_value_points_at_its_item() -> None:
-    text = "name: x\ngrid:\n  model.fusion:\n    - concat\n    - summ\n"
-    assert _error(text) == (
-        "Unknown fusion 'summ' at grid['model.fusion'][1] in studies/x.yaml:5; did you mean "
-        "'sum'? Run 'ablate models' to list them."
     )
 
 
