@@ -1,4 +1,4 @@
-"""Small file and process helpers (standard library only): atomic writes, fsync, live pids."""
+"""Small file and process helpers: atomic writes, fsync, live pids.
 
 Stdlib only, below every layer: the data cache and the training checkpoints both use it.
 """
