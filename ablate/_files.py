@@ -1,4 +1,4 @@
-"""Writing a file so that a crash, a kill or a power cut leaves the old one or the new one.
+"""Small file and process helpers: atomic writes, fsync, live pids.
 
 Stdlib only, below every layer: the data cache and the training checkpoints both use it.
 """
@@ -32,3 +32,14 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (one we may not signal counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

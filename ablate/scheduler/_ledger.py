@@ -20,6 +20,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState as OptunaState
 from sqlalchemy import Engine
 
+from ablate._files import pid_alive
 from ablate.db import ErrorKind, TrialState, writer
 from ablate.db import ledger as rows
 from ablate.db.ledger import Attempt
@@ -72,16 +73,6 @@ def build_ledger(attempts: Iterable[Attempt], *, keep: set[str] | None = None) -
 
 def read_ledger(engine: Engine, study_id: int, *, keep: set[str] | None = None) -> Ledger:
     return build_ledger(rows.study_attempts(engine, study_id), keep=keep)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def recover(

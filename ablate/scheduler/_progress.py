@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ablate.spec import cell_text
+
 
 @dataclass(frozen=True)
 class SlotView:
@@ -61,7 +63,7 @@ def snapshot(
         SlotView(
             slot=a.slot.label,
             trial=a.number,
-            cell=a.text(a.config),
+            cell=cell_text({**a.config.cell, **a.config.params}),
             seed=a.config.seed,
             epoch=a.epoch,
             epochs=a.epochs,

@@ -11,12 +11,12 @@ checkpoints whose writer died mid-write are deleted too.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ablate._files import pid_alive
 from ablate.db import list_studies, study_trials
 
 FINISHED = ("complete", "pruned")
@@ -77,20 +77,10 @@ def _stale_temporaries(folder: Path, study: str, *, dry_run: bool) -> list[Colle
     removed = []
     for tmp in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
         pid = tmp.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue  # being written right now
         size = tmp.stat().st_size
         if not dry_run:
             tmp.unlink()
         removed.append(Collected(path=tmp, study=study, bytes=size))
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
