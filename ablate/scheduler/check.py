@@ -169,11 +169,39 @@ def check_resume(
                 f"the interrupted run did not stop when asked during epoch {k + 1} (it ended "
                 f"{c.status}): the training loop does not check should_stop()",
             )
+        saved = _user_state_keys(folder / "resumed.pt")
         progress(f"[4/4] resumed run, from the checkpoint of epoch {k}")
         resumed = CheckReporter(probe=StateProbe(k + 1))
         with resumed.watching():
             d = train("resumed", resumed, "resumed.pt")
-    return _verdict(plan, first, a, resumed, d, stopping)
+    verdict = _verdict(plan, first, a, resumed, d, stopping)
+    if verdict.verdict == Verdict.DIFFERS and saved is not None:
+        return ResumeCheck(
+            verdict.verdict, verdict.summary, (*verdict.details, _saved_note(saved))
+        )
+    return verdict
+
+
+def _user_state_keys(checkpoint: Path) -> tuple[str, ...] | None:
+    """The keys of the state a user loop saved (``trial.save``); None for ablate's own loop."""
+    if not checkpoint.is_file():
+        return None
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if not isinstance(payload, dict) or payload.get("kind") != "user_loop":
+        return None
+    return tuple(str(k) for k in dict(payload.get("state") or {}))
+
+
+def _saved_note(keys: tuple[str, ...]) -> str:
+    """What a user loop's checkpoint holds, and what it seems to miss."""
+    held = ", ".join(keys) or "nothing"
+    if not any("optim" in key.lower() for key in keys):
+        return (
+            f"the optimiser state is not saved: the loop's trial.save() holds only {held}; "
+            "save optimizer.state_dict() (and any scheduler or scaler) and load it back after "
+            "trial.restore()"
+        )
+    return f"the loop's trial.save() holds {held}: make sure each is loaded back after restore()"
 
 
 def _user_task(ref: Any, fit: Callable[..., TrialResult]) -> Any:

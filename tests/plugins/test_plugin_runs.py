@@ -33,9 +33,7 @@ def test_example_fusion_with_its_option_in_a_grid_against_concat(workdir: Path) 
     table = _run("table", "--study", "film_vs_concat", "--format", "csv")
     assert table.exit_code == 0, table.output
     rows = [line.split(",") for line in table.output.splitlines()[1:]]
-    assert sorted(r[1:3] for r in rows if r[0] == "measured") == [
-        ["concat", "32"], ["concat", "8"], ["film", "32"], ["film", "8"],
-    ]  # fmt: skip
+    assert [r[1:3] for r in rows if r[0] == "measured"] == [["concat", "2"], ["film", "2"]]
     listed = _run("models", "--json", "--image-size", "16", "--study",
                   str(EXAMPLE / "film_vs_concat.yaml"))  # fmt: skip
     [film] = [row for row in json.loads(listed.output) if row["name"] == "film"]
