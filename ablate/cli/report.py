@@ -54,14 +54,42 @@ def studies_command(
 
 @app.command("table")
 def table_command(
-    study: str = typer.Option(..., "--study", "-s", help=STUDY_HELP),
-    split: str = typer.Option("test", "--split", help="Which split's final metrics: val or test."),
+    study: list[str] = typer.Option(
+        None, "--study", "-s", help=STUDY_HELP + " Repeat for one table across studies."
+    ),
+    table_file: Path | None = typer.Option(
+        None,
+        "--from",
+        help="A table file (YAML: title, studies with optional labels, baseline, references, "
+        "metrics, split) naming a cross-study table; instead of --study.",
+    ),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline",
+        help="Across studies: the one cell every row is compared with, as "
+        "STUDY:FACTOR=VALUE[,FACTOR=VALUE]. Default: the first study's baseline.",
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="Which split's final metrics: val or test (default: test)."
+    ),
     metric: list[str] = typer.Option(
         None,
         "--metric",
         "-m",
         help="Metric column(s): accuracy, kappa, macro_f1; repeat the option. "
         "Default: accuracy and kappa.",
+    ),
+    seed_budget: bool = typer.Option(
+        False,
+        "--seed-budget",
+        help="Per compared row: the smallest |Δ| its seeds can detect (MDE, power 0.8) and "
+        "the seeds the target difference would need.",
+    ),
+    target_delta: float | None = typer.Option(
+        None,
+        "--target-delta",
+        help="The difference (pp) the seed count is for; implies --seed-budget. Default: "
+        "each row's observed |Δ|.",
     ),
     fmt: str = typer.Option(
         "rich", "--format", "-f", help="rich (terminal), markdown, latex, csv or html."
@@ -76,21 +104,48 @@ def table_command(
     """The results table: one row per ablation cell, mean ± std over seeds, Δ and paired tests
     against the baseline, published references apart, failed runs in footnotes.
 
-    A search study gets its best trials by objective and the parameter importances instead."""
+    Several --study (or --from FILE) make one table with a section per study, every row
+    compared with one baseline, and parameters and FLOPs. A search study gets its best
+    trials by objective and the parameter importances instead."""
     from ablate import report
 
     if fmt not in report.FORMATS:
         raise UsageError(f"Unknown table format '{fmt}'; use one of: {', '.join(report.FORMATS)}.")
-    metrics = tuple(metric) if metric else report.DEFAULT_METRICS
+    studies = list(study or [])
+    if table_file is not None and studies:
+        raise UsageError("Give either --from TABLE.yaml or --study NAME, not both.")
+    if table_file is None and not studies:
+        raise UsageError(
+            "Name the study: --study NAME (repeat it for one table across studies), or "
+            "--from TABLE.yaml."
+        )
+    metrics = tuple(metric) if metric else None
+    choice = report.parse_baseline(baseline) if baseline is not None else None
+    cross = table_file is not None or len(studies) > 1 or choice is not None
+    if per_class and cross:
+        raise UsageError("--per-class shows one study at a time; give a single --study.")
     engine = _engine(storage)
-    if per_class:
-        tables = [report.per_class_table(engine, study, split=split)]
-    elif _is_search(engine, study):
-        tables = [report.search_table(engine, study, split=split, metrics=metrics, top=top)]
-        importance = report.importance_table(engine, study)
-        tables += [importance] if importance.sections[0].rows else []
+    budget = {"seed_budget": seed_budget, "target_delta": target_delta}
+    if table_file is not None:
+        tables = [
+            report.file_table(
+                engine, report.load_table_file(table_file), split=split, metrics=metrics,
+                baseline=choice, **budget,
+            )
+        ]  # fmt: skip
+    elif cross:
+        parts = [report.StudyPart(name) for name in studies]
+        tables = [
+            report.cross_study_table(
+                engine, parts, baseline=choice, split=split or "test",
+                metrics=metrics or report.DEFAULT_METRICS, **budget,
+            )
+        ]  # fmt: skip
     else:
-        tables = [report.ablation_table(engine, study, split=split, metrics=metrics)]
+        tables = _study_tables(
+            engine, studies[0], split=split or "test", metrics=metrics or report.DEFAULT_METRICS,
+            per_class=per_class, top=top, **budget,
+        )  # fmt: skip
     if fmt == "rich" and out is None:
         for table in tables:
             console.print(report.to_rich(table))
@@ -102,6 +157,31 @@ def table_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         console.print(f"Wrote {out}")
+
+
+def _study_tables(
+    engine: Engine, study: str, *, split: str, metrics: tuple[str, ...], per_class: bool,
+    top: int, seed_budget: bool, target_delta: float | None,
+) -> list:  # fmt: skip
+    from ablate import report
+
+    if per_class:
+        return [report.per_class_table(engine, study, split=split)]
+    if _is_search(engine, study):
+        if seed_budget or target_delta is not None:
+            raise UsageError(
+                f"Study '{study}' is a search study: --seed-budget and --target-delta apply "
+                "to the paired comparisons of grid studies."
+            )
+        tables = [report.search_table(engine, study, split=split, metrics=metrics, top=top)]
+        importance = report.importance_table(engine, study)
+        return tables + ([importance] if importance.sections[0].rows else [])
+    return [
+        report.ablation_table(
+            engine, study, split=split, metrics=metrics, seed_budget=seed_budget,
+            target_delta=target_delta,
+        )
+    ]  # fmt: skip
 
 
 def _is_search(engine: Engine, study: str) -> bool:
@@ -144,19 +224,27 @@ def report_command(
         ..., "--out", "-o", help="meeting.pptx for a PowerPoint deck, or report.md for markdown."
     ),
     split: str = typer.Option("test", "--split", help="Which split's final metrics: val or test."),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline",
+        help="With several studies: the cell the cross-study table compares every row with, "
+        "STUDY:FACTOR=VALUE[,FACTOR=VALUE]. Default: the first study's baseline.",
+    ),
     storage: StorageOption = None,
 ) -> None:
     """Slides for the group meeting: per study a native (editable) table, confusion matrices
-    and validation curves, with provenance in the speaker notes."""
-    from ablate.report import check_split, write_deck, write_markdown_report
+    and validation curves, with provenance in the speaker notes; with several grid studies
+    first one table across them."""
+    from ablate.report import check_split, parse_baseline, write_deck, write_markdown_report
 
     check_split(split)
+    choice = parse_baseline(baseline) if baseline is not None else None
     engine = _engine(storage)
     suffix = out.suffix.lower()
     if suffix == ".pptx":
-        written = write_deck(engine, list(study), out, split=split)
+        written = write_deck(engine, list(study), out, split=split, baseline=choice)
     elif suffix in (".md", ".markdown"):
-        written = write_markdown_report(engine, list(study), out, split=split)
+        written = write_markdown_report(engine, list(study), out, split=split, baseline=choice)
     else:
         raise UsageError(f"Cannot tell the report format of '{out}'; name it *.pptx or *.md.")
     console.print(f"Wrote {written}")

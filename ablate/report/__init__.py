@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ablate._lazy import lazy_exports
 from ablate.report._ablation import DEFAULT_METRICS, SPLITS, ablation_table, check_split
+from ablate.report._cross import BaselineChoice, StudyPart, cross_study_table, parse_baseline
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import METRICS
 from ablate.report._per_class import per_class_table
@@ -25,6 +26,7 @@ from ablate.report._render import (
 )
 from ablate.report._search import search_table
 from ablate.report._stats import MARK, MIN_WILCOXON_PAIRS, Paired, Spread, paired, spread
+from ablate.report._table_file import TableFile, file_table, load_table_file
 
 # Heavier names (matplotlib, seaborn, python-pptx, optuna) load on first use.
 _HOMES = {
@@ -76,19 +78,26 @@ __all__ = [
     "MIN_WILCOXON_PAIRS",
     "PLOT_KINDS",
     "SPLITS",
+    "BaselineChoice",
     "Cell",
     "Column",
     "Paired",
     "Section",
     "Spread",
+    "StudyPart",
     "Table",
+    "TableFile",
     "ablation_table",
     "check_split",
+    "cross_study_table",
     "export_study",
+    "file_table",
     "importance_table",
     "latex_escape",
+    "load_table_file",
     "paired",
     "param_importances",
+    "parse_baseline",
     "per_class_table",
     "plot",
     "plot_confusion",

@@ -3,6 +3,7 @@ against the baseline cell, references shown apart, every missing run accounted f
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,27 +19,17 @@ from ablate.report._collect import (
     load_study_data,
     short_names,
 )
+from ablate.report._compare import (
+    Budget,
+    Compared,
+    comparison_cells,
+    comparison_columns,
+    comparison_legend,
+    significance_notes,
+)
 from ablate.report._model import Cell, Column, Section, Table
-from ablate.report._numbers import (
-    DASH,
-    METRIC_TITLES,
-    METRICS,
-    UNDEFINED,
-    mean_std,
-    p_value,
-    pct,
-    signed,
-)
-from ablate.report._stats import (
-    ALPHA,
-    MARK,
-    MIN_PAIRS,
-    MIN_WILCOXON_PAIRS,
-    Paired,
-    holm,
-    paired,
-    spread,
-)
+from ablate.report._numbers import METRIC_TITLES, METRICS, mean_std, pct
+from ablate.report._stats import Paired, holm, paired, spread
 from ablate.spec import Reference, cell_key
 
 SPLITS = ("val", "test")
@@ -57,6 +48,18 @@ def check_choices(split: str, metrics: tuple[str, ...]) -> None:
             raise UsageError(f"Unknown metric '{metric}'; use one of: {', '.join(METRICS)}.")
 
 
+def check_budget(seed_budget: bool, target_delta: float | None) -> Budget | None:
+    """The seed-budget option (``target_delta`` alone asks for it too)."""
+    if target_delta is not None and not (math.isfinite(target_delta) and target_delta > 0):
+        raise UsageError(
+            f"Bad --target-delta {target_delta}: give the difference to plan for in percentage "
+            "points, a number above 0 (e.g. --target-delta 1.0)."
+        )
+    if not seed_budget and target_delta is None:
+        return None
+    return Budget(target_delta)
+
+
 def baseline_cell(data: StudyData, cell: dict[str, Any]) -> dict[str, Any] | None:
     """The cell this row is compared with: itself with the baseline's factor values."""
     if data.spec.baseline is None:
@@ -65,7 +68,7 @@ def baseline_cell(data: StudyData, cell: dict[str, Any]) -> dict[str, Any] | Non
 
 
 def _columns(
-    data: StudyData, metrics: tuple[str, ...], compare: bool, costs: bool
+    data: StudyData, metrics: tuple[str, ...], compare: bool, costs: bool, budget: Budget | None
 ) -> list[Column]:
     names = short_names(data.factors)
     columns = [Column(f, names[f], (f,), numeric=False) for f in data.factors]
@@ -76,39 +79,14 @@ def _columns(
         title = METRIC_TITLES[metric]
         columns.append(Column(metric, f"{title} (%)", (f"{metric}_mean", f"{metric}_std")))
         if compare:
-            columns.append(Column(f"{metric}_delta", f"Δ {title} (pp)", (f"{metric}_delta",)))
-            columns.append(
-                Column(
-                    f"{metric}_p",
-                    f"p {title} (t / W)",
-                    (f"{metric}_p_t", f"{metric}_p_wilcoxon", f"{metric}_p_t_holm"),
-                )
-            )
-    if costs:
-        columns.append(Column("params", "Params (M)", ("params_m",)))
-        columns.append(Column("gflops", "GFLOPs", ("gflops",)))
-    return columns
-
-
-def _comparison_cells(test: Paired | None, is_baseline: bool) -> list[Cell]:
-    if is_baseline:
-        return [Cell("baseline", (0.0,)), Cell("", (None, None, None))]
-    if test is None or test.delta is None:
-        return [Cell(DASH, (None,)), Cell(DASH, (None, None, None))]
-    delta = 100.0 * test.delta
-    mark = MARK if test.significant else ""
-    t_text = UNDEFINED if test.t_undefined else p_value(test.p_t)
-    w_text = UNDEFINED if test.wilcoxon_undefined else p_value(test.p_wilcoxon)
-    return [
-        Cell(signed(delta) + mark, (delta,)),
-        Cell(f"{t_text} / {w_text}", (test.p_t, test.p_wilcoxon, test.p_holm)),
-    ]
+            columns.extend(comparison_columns(metric, budget))
+    return columns + (COST_COLUMNS if costs else [])
 
 
 Values = dict[str, dict[str, dict[int, float]]]  # cell_key → metric → seed → value (fraction)
 
 
-def _values(engine: Engine, data: StudyData, split: str, metrics: tuple[str, ...]) -> Values:
+def values_of(engine: Engine, data: StudyData, split: str, metrics: tuple[str, ...]) -> Values:
     results = study_scores(engine, data.record.name, split=split)
     values: Values = {}
     for key, by_seed in data.complete().items():
@@ -135,7 +113,13 @@ def _tests(data: StudyData, values: Values, metric: str) -> list[Paired | None]:
     return holm(tests)
 
 
-def _cost_cells(data: StudyData, costs: dict[int, TrialCost], key: str) -> list[Cell]:
+COST_COLUMNS = [
+    Column("params", "Params (M)", ("params_m",)),
+    Column("gflops", "GFLOPs", ("gflops",)),
+]
+
+
+def cost_cells(data: StudyData, costs: dict[int, TrialCost], key: str) -> list[Cell]:
     trials = data.complete().get(key, {}).values()
     found = [costs[t.id] for t in trials if t.id in costs]
     params = [c.n_params / 1e6 for c in found if c.n_params is not None]
@@ -154,12 +138,17 @@ def ablation_table(
     split: str = "test",
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     costs: bool = False,
+    seed_budget: bool = False,
+    target_delta: float | None = None,
 ) -> Table:
     """The table for the slides; values in percent, tests over the seeds shared with baseline.
-    ``costs`` adds each cell's parameter count and FLOPs."""
+    ``costs`` adds each cell's parameter count and FLOPs; ``seed_budget`` each compared row's
+    minimum detectable difference and the seeds that ``target_delta`` (pp; default: the
+    row's observed |Δ|) would need."""
     check_choices(split, metrics)
+    budget = check_budget(seed_budget, target_delta)
     data = load_study_data(engine, study)
-    values = _values(engine, data, split, metrics)
+    values = values_of(engine, data, split, metrics)
     compare = data.spec.baseline is not None
     tests = {m: _tests(data, values, m) for m in metrics} if compare else {}
     stored_costs = trial_costs(engine, study) if costs else {}
@@ -177,31 +166,39 @@ def ablation_table(
             row.append(Cell(mean_std(s.mean, s.std), (s.mean, s.std)))
             if compare:
                 is_baseline = base is not None and cell_key(base) == key
-                row.extend(_comparison_cells(tests[metric][index], is_baseline))
+                row.extend(comparison_cells(tests[metric][index], is_baseline, budget))
         if costs:
-            row.extend(_cost_cells(data, stored_costs, key))
+            row.extend(cost_cells(data, stored_costs, key))
         rows.append(row)
-    columns = _columns(data, metrics, compare, costs)
-    rows = _bold_best(rows, columns, metrics)
+    columns = _columns(data, metrics, compare, costs, budget)
+    rows = bold_best(rows, columns, metrics)
     sections = [Section(tuple(tuple(r) for r in rows))]
     if data.spec.references:
-        sections.append(_reference_section(data.spec.references, columns, metrics))
-    footnotes = [*significance_notes(data, tests), *accounting_notes(data)]
+        sections.append(reference_section(data.spec.references, columns, metrics))
+    compared = [
+        Compared(cell_label(cell, factors=data.factors), metric, test)
+        for metric, column in tests.items()
+        for cell, test in zip(data.cells, column, strict=True)
+    ]
+    footnotes = [*significance_notes(compared, budget), *accounting_notes(data)]
     if data.spec.references and split != "test":
         footnotes.append(
             f"Reported values are test-split numbers from their papers; the measured rows "
             f"are on the {split} split."
         )
+    base_text = None
+    if compare:
+        base_text = cell_label(dict(data.spec.baseline or {}), factors=data.factors)
     return Table(
         title=f"{study}: {split} split, mean ± std over seeds (%)",
         columns=tuple(columns),
         sections=tuple(sections),
         footnotes=tuple(footnotes),
-        legend=tuple(_legend(data, compare, costs)),
+        legend=tuple(legend(base_text, costs, budget if compare else None)),
     )
 
 
-def _bold_best(
+def bold_best(
     rows: list[list[Cell]], columns: list[Column], metrics: tuple[str, ...]
 ) -> list[list[Cell]]:
     """Bold the highest mean of each metric column (ties by the printed value all bold)."""
@@ -218,7 +215,7 @@ def _bold_best(
     return rows
 
 
-def _reference_section(
+def reference_section(
     references: list[Reference], columns: list[Column], metrics: tuple[str, ...]
 ) -> Section:
     rows = []
@@ -236,68 +233,17 @@ def _reference_section(
     return Section(tuple(rows), title="Reported (not measured here)")
 
 
-def _legend(data: StudyData, compare: bool, costs: bool) -> list[str]:
+def legend(baseline: str | None, costs: bool, budget: Budget | None) -> list[str]:
+    """How to read a table: the cells, the comparison with ``baseline`` (if any), the costs."""
     lines = [
         "Mean ± sample standard deviation (ddof=1) over seeds, in percent; n = seeds with a "
         "complete trial; the best mean of each column is in bold."
     ]
-    if compare:
-        base = cell_label(dict(data.spec.baseline or {}), factors=data.factors)
-        lines.append(
-            f"Δ (pp): mean paired difference to the baseline ({base}) in percentage points, "
-            "over the seeds both completed; p: two-sided paired t-test / exact Wilcoxon "
-            f"signed-rank test; {MARK} marks a row whose t-test gives p < {ALPHA} after Holm "
-            f"correction across the rows of that column, with ≥ {MIN_PAIRS} paired seeds."
-        )
+    if baseline is not None:
+        lines.extend(comparison_legend(baseline, budget))
     if costs:
         lines.append(
             "Params (M): model parameters in millions; GFLOPs: forward FLOPs per sample in "
             "billions (a multiply-add counts 2)."
         )
     return lines
-
-
-def significance_notes(data: StudyData, tests: dict[str, list[Paired | None]]) -> list[str]:
-    """Why a row carries no mark: too few paired seeds, a test that is undefined, and the
-    floor of the exact Wilcoxon p-value."""
-    few: dict[int, list[str]] = {}
-    undefined_t: list[str] = []
-    undefined_w: list[str] = []
-    small: set[int] = set()
-    for metric, column in tests.items():
-        for cell, test in zip(data.cells, column, strict=True):
-            if test is None or test.n == 0:
-                continue
-            label = cell_label(cell, factors=data.factors)
-            if test.too_few and label not in few.setdefault(test.n, []):
-                few[test.n].append(label)
-            if test.t_undefined:
-                undefined_t.append(f"{label}, {METRIC_TITLES[metric]}")
-            if test.wilcoxon_undefined:
-                undefined_w.append(f"{label}, {METRIC_TITLES[metric]}")
-            if test.n < MIN_WILCOXON_PAIRS:
-                small.add(test.n)
-    notes = [
-        f"n={n} paired seed{'s' * (n > 1)} ({'; '.join(labels)}): at least {MIN_PAIRS} are "
-        f"needed for the {MARK} mark; no significance claimed."
-        for n, labels in sorted(few.items())
-    ]
-    if undefined_t:
-        notes.append(
-            f"t-test {UNDEFINED} ({'; '.join(undefined_t)}): the paired differences to the "
-            "baseline are identical on every seed (zero variance), so the t statistic has no "
-            "finite value; no significance claimed."
-        )
-    if undefined_w:
-        notes.append(
-            f"Wilcoxon {UNDEFINED} ({'; '.join(undefined_w)}): every paired difference is "
-            "zero, so there is nothing to rank."
-        )
-    if small:
-        ns = ", ".join(str(n) for n in sorted(small))
-        notes.append(
-            f"The exact Wilcoxon p cannot go below 2/2^n, so with fewer than "
-            f"{MIN_WILCOXON_PAIRS} paired seeds (here n={ns}) it cannot reach 0.05; it is "
-            f"shown for information, the {MARK} mark rests on the t-test."
-        )
-    return notes

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ablate.db import StudyRecord, TrialOutcome, get_study, trial_outcomes
-from ablate.errors import StorageError
+from ablate.errors import StorageError, UsageError
 from ablate.spec import StudySpec, cell_key, grid_cells, grid_trials
 
 
@@ -161,6 +161,29 @@ def shown_cells(data: StudyData, cells: list[dict[str, Any]] | None = None) -> l
         if trials:
             out.append(Shown(cell, label, trials))
     return out
+
+
+def match_cells(data: StudyData, filters: tuple[str, ...], *, option: str) -> list[dict[str, Any]]:
+    """Cells matching every 'factor=value' filter ('fusion=sum' or 'model.fusion=sum');
+    ``option`` names the flag in messages."""
+    from ablate.spec._names import suggest
+
+    names = short_names(data.factors)
+    by_name = {**{v: k for k, v in names.items()}, **{f: f for f in data.factors}}
+    wanted: dict[str, str] = {}
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep or key not in by_name:
+            hint = suggest(key, list(by_name)) or f"; the factors are: {', '.join(by_name)}."
+            raise UsageError(
+                f"Bad {option} '{item}': expected FACTOR=VALUE with a grid factor{hint}"
+            )
+        wanted[by_name[key]] = value
+    cells = [c for c in data.cells if all(format_value(c.get(k)) == v for k, v in wanted.items())]
+    if not cells:
+        labels = "; ".join(cell_label(c, factors=data.factors) for c in data.cells)
+        raise UsageError(f"No cell matches {', '.join(filters)}; the cells are: {labels}.")
+    return cells
 
 
 def short_names(factors: tuple[str, ...]) -> dict[str, str]:

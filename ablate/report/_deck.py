@@ -17,6 +17,7 @@ from pptx.enum.text import MSO_AUTO_SIZE
 from pptx.util import Emu, Inches, Pt
 from sqlalchemy import Engine
 
+from ablate.report._cross import BaselineChoice
 from ablate.report._layout import (
     TableLayout,
     notes_height,
@@ -25,7 +26,7 @@ from ablate.report._layout import (
     wrapped_lines,
 )
 from ablate.report._model import Table
-from ablate.report._slides import StudySlides, study_slides
+from ablate.report._slides import CROSS_TITLE, StudySlides, cross_table, study_slides
 
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.4)
@@ -286,11 +287,18 @@ def _title_slide(deck, studies: list[str], split: str) -> None:
     subtitle.text_frame.paragraphs[0].font.size = Pt(24 if lines <= 2 else 16)
 
 
-def write_deck(engine: Engine, studies: list[str], out: Path, *, split: str = "test") -> Path:
-    """One title slide, then per study: table(s), confusion matrices, validation curves."""
+def write_deck(
+    engine: Engine, studies: list[str], out: Path, *, split: str = "test",
+    baseline: BaselineChoice | None = None,
+) -> Path:  # fmt: skip
+    """One title slide, with several grid studies one table across them (compared with
+    ``baseline``), then per study: table(s), confusion matrices, validation curves."""
     deck = Presentation()
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     _title_slide(deck, studies, split)
+    across = cross_table(engine, studies, split=split, baseline=baseline)
+    if across is not None:
+        _table_slides(deck, CROSS_TITLE, across, [f"Studies: {', '.join(studies)}"])
     with tempfile.TemporaryDirectory(prefix="ablate-deck-") as tmp:
         for study in studies:
             _add_study(deck, study_slides(engine, study, Path(tmp), split=split))

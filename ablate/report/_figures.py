@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ablate.errors import UsageError
-from ablate.report._collect import Shown, StudyData, cell_label, format_value, short_names
+from ablate.report._collect import Shown, StudyData, match_cells
 from ablate.results import ClassScores
 
 FIGURE_FORMATS = ("png", "pdf")
@@ -59,24 +59,7 @@ def slug(text: str) -> str:
 
 def select_cells(data: StudyData, filters: tuple[str, ...]) -> list[dict[str, Any]]:
     """Cells matching every 'factor=value' filter ('fusion=sum' or 'model.fusion=sum')."""
-    from ablate.spec._names import suggest
-
-    names = short_names(data.factors)
-    by_name = {**{v: k for k, v in names.items()}, **{f: f for f in data.factors}}
-    wanted: dict[str, str] = {}
-    for item in filters:
-        key, sep, value = item.partition("=")
-        if not sep or key not in by_name:
-            hint = suggest(key, list(by_name)) or f"; the factors are: {', '.join(by_name)}."
-            raise UsageError(
-                f"Bad --cell '{item}': expected FACTOR=VALUE with a grid factor{hint}"
-            )
-        wanted[by_name[key]] = value
-    cells = [c for c in data.cells if all(format_value(c.get(k)) == v for k, v in wanted.items())]
-    if not cells:
-        labels = "; ".join(cell_label(c, factors=data.factors) for c in data.cells)
-        raise UsageError(f"No cell matches {', '.join(filters)}; the cells are: {labels}.")
-    return cells
+    return match_cells(data, filters, option="--cell")
 
 
 def summed_confusion(

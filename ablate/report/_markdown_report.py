@@ -6,16 +6,22 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ablate.report._cross import BaselineChoice
 from ablate.report._render import to_markdown
-from ablate.report._slides import study_slides
+from ablate.report._slides import CROSS_TITLE, cross_table, study_slides
 
 
 def write_markdown_report(
-    engine: Engine, studies: list[str], out: Path, *, split: str = "test"
-) -> Path:
-    """``out`` (e.g. meeting.md) and its figures in ``<stem>_files/`` next to it."""
+    engine: Engine, studies: list[str], out: Path, *, split: str = "test",
+    baseline: BaselineChoice | None = None,
+) -> Path:  # fmt: skip
+    """``out`` (e.g. meeting.md) and its figures in ``<stem>_files/`` next to it; with
+    several grid studies one table across them first."""
     images = out.parent / f"{out.stem}_files"
     parts = ["# Ablation results", ""]
+    across = cross_table(engine, studies, split=split, baseline=baseline)
+    if across is not None:
+        parts += [f"## {CROSS_TITLE.capitalize()}", "", to_markdown(across), ""]
     for study in studies:
         slides = study_slides(engine, study, images, split=split)
         parts += [f"## {study}", ""]

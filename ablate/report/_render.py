@@ -54,7 +54,7 @@ _LATEX_CHARS = {
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "±": r"$\pm$", "—": "---", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$",
     "≥": r"$\geq$", "≤": r"$\leq$", "<": r"$<$", ">": r"$>$", "…": r"\ldots{}",
-    "×": r"$\times$", "·": r"$\cdot$",
+    "×": r"$\times$", "·": r"$\cdot$", "α": r"$\alpha$", "|": r"$|$",
 }  # fmt: skip
 _LATEX_PATTERN = re.compile("|".join(re.escape(k) for k in _LATEX_CHARS))
 

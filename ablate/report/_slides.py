@@ -7,8 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ablate.db import get_study
+from ablate.errors import UsageError
 from ablate.report._ablation import ablation_table
 from ablate.report._collect import load_study_data
+from ablate.report._cross import BaselineChoice, StudyPart, cross_study_table
 from ablate.report._model import Table
 from ablate.report._per_class import per_class_table
 from ablate.report._plots import (
@@ -67,3 +70,28 @@ def study_slides(engine: Engine, study: str, out_dir: Path, *, split: str = "tes
         figures=figures,
         provenance=provenance_lines(engine, data),
     )
+
+
+CROSS_TITLE = "all studies: results"
+
+
+def cross_table(
+    engine: Engine, studies: list[str], *, split: str, baseline: BaselineChoice | None
+) -> Table | None:
+    """One table across the grid studies (None for fewer than two), all compared with one
+    baseline, with parameters and FLOPs."""
+    grid = [name for name in studies if get_study(engine, name).kind == "grid"]
+    if len(grid) < 2:
+        if baseline is not None:
+            raise UsageError(
+                "--baseline chooses the cell of the table across studies, which needs two or "
+                "more grid studies; give more --study or leave --baseline out."
+            )
+        return None
+    parts = [StudyPart(n) for n in grid]
+    if baseline is not None:
+        return cross_study_table(engine, parts, baseline=baseline, split=split)
+    try:  # a deck of several studies must not fail for want of a single baseline cell
+        return cross_study_table(engine, parts, baseline=None, split=split)
+    except UsageError:
+        return None  # the first study's baseline is not one cell: each study's own slides

@@ -58,6 +58,7 @@ class Paired:
     p_holm: float | None = None
     t_undefined: str = ""
     wilcoxon_undefined: str = ""
+    sd: float | None = None  # sample std (ddof=1) of the paired differences; None below 2
 
     @property
     def too_few(self) -> bool:
@@ -93,13 +94,13 @@ def paired(row: dict[int, float], baseline: dict[int, float]) -> Paired:
     if np.ptp(diff) <= _SAME:
         t_why = "identical paired differences (zero variance)"
         if np.all(np.abs(diff) <= _SAME):
-            return Paired(len(seeds), delta, None, None, t_undefined=t_why,
+            return Paired(len(seeds), delta, None, None, t_undefined=t_why, sd=0.0,
                           wilcoxon_undefined="every paired difference is zero")  # fmt: skip
-        return Paired(len(seeds), delta, None, _wilcoxon(x, y), t_undefined=t_why)
+        return Paired(len(seeds), delta, None, _wilcoxon(x, y), t_undefined=t_why, sd=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ties: the exact p-value says enough
         p_t = _finite(stats.ttest_rel(x, y).pvalue)
-    return Paired(len(seeds), delta, p_t, _wilcoxon(x, y))
+    return Paired(len(seeds), delta, p_t, _wilcoxon(x, y), sd=float(diff.std(ddof=1)))
 
 
 def _wilcoxon(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -182,6 +182,57 @@ def fusion_trials() -> list[FakeTrial]:
     return trials
 
 
+MODALITY_ACC = {  # test accuracy (fraction) by modality and seed 0..4
+    "rs": [0.600, 0.610, 0.605, 0.598, 0.612],
+    "social": [0.500, 0.520, 0.510, 0.505, 0.515],
+    "fused": [0.680, 0.690, 0.685, 0.679, 0.688],
+}
+LOSS_ACC = {  # test accuracy (fraction) by deep-supervision weight and seed 0..4
+    0.0: [0.681, 0.689, 0.686, 0.680, 0.687],
+    0.5: [0.690, 0.694, 0.690, 0.688, 0.696],
+}
+
+
+def modality_spec() -> StudySpec:
+    return StudySpec(
+        name="modality",
+        description="RS only vs social only vs fused",
+        grid={"model.modality": list(MODALITY_ACC)},
+        seeds=[0, 1, 2, 3, 4],
+        baseline={"model.modality": "fused"},
+        references=[{"label": "Cao et al. 2020 (reported)", "test_accuracy": 70.02}],
+    )
+
+
+def loss_spec() -> StudySpec:
+    return StudySpec(
+        name="loss_variants",
+        description="CE vs + deep supervision",
+        grid={"loss.deep_supervision": list(LOSS_ACC)},
+        seeds=[0, 1, 2, 3, 4],
+        baseline={"loss.deep_supervision": 0.0},
+    )
+
+
+def three_studies(path: Path) -> str:
+    """modality (seeds 0-4), loss_variants (0-4) and fusion (0-2, as ``fusion_url``) in one
+    database; measured rows cost 11.7 M parameters and 3.6 GFLOPs (fusion: 1000, none)."""
+    cost = {"n_params": 11_700_000, "flops": 3.6e9}
+    modality = [
+        FakeTrial({"model.modality": m}, seed, accuracy=a, kappa=a - 0.1, **cost)
+        for m, accs in MODALITY_ACC.items()
+        for seed, a in enumerate(accs)
+    ]
+    loss = [
+        FakeTrial({"loss.deep_supervision": w}, seed, accuracy=a, kappa=a - 0.1, **cost)
+        for w, accs in LOSS_ACC.items()
+        for seed, a in enumerate(accs)
+    ]
+    build_db(path, modality_spec(), modality)
+    build_db(path, loss_spec(), loss)
+    return build_db(path, fusion_spec(), fusion_trials())
+
+
 def search_spec() -> StudySpec:
     return StudySpec(
         name="loss_weights",
@@ -255,9 +306,16 @@ def search_engine(search_url: str) -> Engine:
 
 
 @pytest.fixture
+def three_url(tmp_path: Path) -> str:
+    return three_studies(tmp_path / "three.sqlite")
+
+
+@pytest.fixture
 def fakes() -> SimpleNamespace:
     return SimpleNamespace(
         FUSION_ACC=FUSION_ACC,
+        MODALITY_ACC=MODALITY_ACC,
+        LOSS_ACC=LOSS_ACC,
         FakeTrial=FakeTrial,
         build_db=build_db,
         fusion_spec=fusion_spec,
