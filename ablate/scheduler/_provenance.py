@@ -19,6 +19,8 @@ import threading
 from importlib import metadata
 from pathlib import Path
 
+from ablate._plugins import ENTRY_POINT_GROUP
+
 # The distribution is published as ablate-studies; a checkout installed before the rename is
 # still called ablate.
 _DISTRIBUTIONS = ("ablate-studies", "ablate")
@@ -44,6 +46,13 @@ def package_versions() -> dict[str, str]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    # Installed plugins (the ablate.plugins entry points) are imported by every study on this
+    # machine; their versions are recorded here, not in the run identity, so that machines
+    # with other plugins installed still recognise each other's runs of the same study.
+    for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(point, "dist", None)
+        label = f"{dist.name}=={dist.version}" if dist is not None else point.value
+        versions[f"plugin {point.name}"] = label
     return versions
 
 

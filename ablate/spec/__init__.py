@@ -1,6 +1,6 @@
 """The typed, validated study: YAML in, frozen pydantic models out (no torch here)."""
 
-from ablate.spec._catalog import CLASS_NAMES, MODALITIES
+from ablate.spec._catalog import MODALITIES
 from ablate.spec._change import StudyChange, compare_study
 from ablate.spec._code import code_refs, plugin_refs, task_ref, with_code
 from ablate.spec._data import DataSpec
@@ -28,7 +28,6 @@ from ablate.spec._study import (
 from ablate.spec._train import TrainSpec
 
 __all__ = [
-    "CLASS_NAMES",
     "MODALITIES",
     "ComponentError",
     "DataSpec",

@@ -14,14 +14,3 @@ VISIT_TRANSFORMS = ("raw", "log1p", "max")
 SAMPLERS = tuple(SAMPLER_KINDS)
 PRUNERS = tuple(PRUNER_KINDS)
 OBJECTIVE_METRICS = ("val_accuracy", "val_loss", "val_kappa", "val_macro_f1")
-CLASS_NAMES = (
-    "Residential area",
-    "School",
-    "Industrial park",
-    "Railway station",
-    "Airport",
-    "Park",
-    "Shopping area",
-    "Administrative district",
-    "Hospital",
-)
