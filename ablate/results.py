@@ -41,6 +41,27 @@ class FitStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A summary metric of a split: a field of ``SplitScores`` and a column of its table."""
+
+    name: str
+    title: str
+    percent: bool  # shown ×100 in tables (fractions are stored)
+    higher_is_better: bool
+
+
+# The one list of summary metrics: the training loop computes each (train/_metrics.py), the
+# database stores each in the column of that name, tables, exports and objectives read them
+# from here. Adding one: a field below, its computation, its column (and a migration).
+METRICS: tuple[Metric, ...] = (
+    Metric("accuracy", "Accuracy", percent=True, higher_is_better=True),
+    Metric("kappa", "Kappa", percent=True, higher_is_better=True),
+    Metric("macro_f1", "Macro-F1", percent=True, higher_is_better=True),
+    Metric("loss", "Loss", percent=False, higher_is_better=False),
+)
+
+
+@dataclass(frozen=True)
 class ClassScores:
     """Per-class numbers of one split: recall and support per class, the confusion matrix."""
 

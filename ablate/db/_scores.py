@@ -10,23 +10,27 @@ from sqlalchemy.orm import Session
 from ablate.db._read import study_row
 from ablate.db._schema import ClassMetricRow, ConfusionRow, EpochMetricRow, EpochRow, ResultRow
 from ablate.db._schema import TrialRow as T
-from ablate.results import ClassScores, EpochResult, SplitScores, TrialState
+from ablate.results import METRICS, ClassScores, EpochResult, SplitScores, TrialState
 
 
 def study_scores(engine: Engine, name: str, *, split: str) -> dict[int, SplitScores]:
     """The final scores on ``split`` of every complete trial, by trial id; summary only
     (``classes`` is None: see ``study_class_scores``), which is what a table reads."""
     r = ResultRow
+    names = [metric.name for metric in METRICS]
     with Session(engine) as session:
         study = study_row(session, name)
         rows = session.execute(
-            select(
-                r.trial_id, r.split, r.epoch, r.accuracy, r.kappa, r.macro_f1, r.loss, r.n_samples
-            )
+            select(r.trial_id, r.split, r.epoch, r.n_samples, *(getattr(r, n) for n in names))
             .join(T, T.id == r.trial_id)
             .where(T.study_id == study.id, T.state == TrialState.COMPLETE, r.split == split)
         )
-        return {row[0]: SplitScores(*row[1:]) for row in rows}
+        return {
+            trial_id: SplitScores(
+                split=split_name, epoch=epoch, n_samples=n, **dict(zip(names, values, strict=True))
+            )
+            for trial_id, split_name, epoch, n, *values in rows
+        }
 
 
 def study_class_scores(engine: Engine, name: str, *, split: str) -> dict[int, ClassScores]:

@@ -17,7 +17,7 @@ from ablate.db._schema import (
     StudyRow,
     TrialRow,
 )
-from ablate.results import EpochResult, ErrorKind, SplitScores
+from ablate.results import METRICS, EpochResult, ErrorKind, SplitScores
 
 
 def utcnow() -> datetime:
@@ -96,11 +96,8 @@ def _add_split(session: Session, trial_id: int, scores: SplitScores) -> None:
             trial_id=trial_id,
             split=scores.split,
             epoch=scores.epoch,
-            accuracy=scores.accuracy,
-            kappa=scores.kappa,
-            macro_f1=scores.macro_f1,
-            loss=scores.loss,
             n_samples=scores.n_samples,
+            **{metric.name: getattr(scores, metric.name) for metric in METRICS},
         )
     )
     classes = scores.classes

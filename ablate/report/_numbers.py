@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ablate.results import METRICS as ALL_METRICS
+
 DASH = "—"
 UNDEFINED = "undef."  # a test without a defined p-value (e.g. zero variance)
-METRICS = ("accuracy", "kappa", "macro_f1")
-METRIC_TITLES = {"accuracy": "Accuracy", "kappa": "Kappa", "macro_f1": "Macro-F1"}
+METRICS = tuple(m.name for m in ALL_METRICS if m.percent)  # the table columns one may ask for
+METRIC_TITLES = {m.name: m.title for m in ALL_METRICS}
 
 
 def pct(value: float | None) -> str:

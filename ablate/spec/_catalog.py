@@ -6,6 +6,7 @@ Components (fusions, branches, loss terms) are not listed here: the registries i
 
 from __future__ import annotations
 
+from ablate.results import METRICS
 from ablate.spec._search import PRUNER_KINDS, SAMPLER_KINDS
 
 MODALITIES = ("rs", "social", "fused")
@@ -13,4 +14,4 @@ VISIT_TRANSFORMS = ("raw", "log1p", "max")
 # Names only, derived: the tables (with descriptions and typed options) are in spec._search.
 SAMPLERS = tuple(SAMPLER_KINDS)
 PRUNERS = tuple(PRUNER_KINDS)
-OBJECTIVE_METRICS = ("val_accuracy", "val_loss", "val_kappa", "val_macro_f1")
+OBJECTIVE_METRICS = tuple(f"val_{metric.name}" for metric in METRICS)  # val_accuracy, …

@@ -9,12 +9,8 @@ from ablate.results import ClassScores, FitStatus, SplitScores, TrialResult
 
 
 def objective(scores: SplitScores, metric: str) -> float:
-    return {
-        "val_accuracy": scores.accuracy,
-        "val_loss": scores.loss,
-        "val_kappa": scores.kappa,
-        "val_macro_f1": scores.macro_f1,
-    }[metric]
+    """The validation score a study's objective names (``val_<metric>``, see results.METRICS)."""
+    return float(getattr(scores, metric.removeprefix("val_")))
 
 
 def better(value: float, best: float | None, direction: str) -> bool:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ablate.data.loader import DeviceData
 from ablate.errors import UsageError
 from ablate.models import count_parameters
-from ablate.results import EpochResult, FitStatus, SplitScores, TrialResult
+from ablate.results import METRICS, EpochResult, FitStatus, SplitScores, TrialResult
 from ablate.spec import DataSpec, TrialConfig
 from ablate.tasks import Task, TaskData, UserLoop
 from ablate.tasks.urfc import URFC, URFCData
@@ -46,6 +46,8 @@ from ablate.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+
+OWN_COLUMNS = ("accuracy", "loss")  # stored per epoch as val_accuracy and val_loss
 
 
 def seed_everything(seed: int) -> None:
@@ -221,7 +223,10 @@ def fit(
             if best_path is not None:
                 save_checkpoint(best_path, _best_weights(trial, epoch, value))
         extras = {k: v for k, v in means.items() if k != "train_loss"}
-        extras.update({"val_kappa": val.kappa, "val_macro_f1": val.macro_f1})
+        # every validation metric without a column of its own (kappa, macro-F1, …) per epoch
+        extras.update(
+            {f"val_{m.name}": getattr(val, m.name) for m in METRICS if m.name not in OWN_COLUMNS}
+        )
         epoch_report = EpochResult(
             epoch=epoch,
             train_loss=means["train_loss"],
