@@ -105,7 +105,8 @@ def run(
         120.0,
         "--stale-after",
         min=5.0,
-        help="Seconds without a heartbeat before another process takes over a running trial.",
+        help="Seconds without a heartbeat before another process takes over a running trial "
+        "(and without an epoch before --notify reports a stall).",
     ),
     retry_failed: bool = typer.Option(
         False, "--retry-failed", help="Give runs that failed for good new tries."
@@ -115,6 +116,13 @@ def run(
         "--new-version",
         help="Run a changed study (e.g. another lr or epochs) although some of its finished "
         "runs no longer belong to it; they stay in the database, left out of its tables.",
+    ),
+    notify: str | None = typer.Option(
+        None,
+        "--notify",
+        help="A shell command run when the study finishes, fails or stalls (no epoch for "
+        "--stale-after seconds), with a short summary on its standard input, e.g. "
+        "'mail -s ablate me@lab'; wins over the study's resources.notify.",
     ),
     live: bool = typer.Option(True, "--live/--no-live", help="Live view of the running trials."),
 ) -> None:
@@ -165,6 +173,7 @@ def run(
         _run(spec, text, study_file, url, pool, workers, live=live, options=dict(
             data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
             stale_after_s=stale_after, retry_failed=retry_failed, new_version=new_version,
+            notify=notify,
         ))  # fmt: skip
     except ComponentError as exc:  # found by a worker's preflight: add the file and line
         raise component_error(exc.problems, text=text, where=str(study_file)) from None

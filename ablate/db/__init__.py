@@ -31,6 +31,7 @@ from ablate.db._records import StudyRecord, StudySummary, TrialRecord
 from ablate.db._schema import SCHEMA_VERSION
 from ablate.db._scores import study_class_scores, study_epochs, study_scores
 from ablate.db._status import StudyStatus, TrialStatus, stored_study, study_status
+from ablate.db._trial_read import StoredTrial, stored_trial
 from ablate.db.admin import (  # study upkeep: `ablate db rm|rename`
     StudyFootprint,
     check_rename,
@@ -45,6 +46,7 @@ __all__ = [
     "EXPORT_TABLES",
     "SCHEMA_VERSION",
     "ErrorKind",
+    "StoredTrial",
     "StudyFootprint",
     "StudyRecord",
     "StudyStatus",
@@ -70,6 +72,7 @@ __all__ = [
     "session_scope",
     "sqlite_path",
     "stored_study",
+    "stored_trial",
     "study_class_scores",
     "study_epochs",
     "study_footprint",

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from ablate.db import ensure_schema, get_study, make_engine
 from ablate.errors import UsageError
 from ablate.scheduler import _ledger
+from ablate.scheduler._notify import Notifier
 from ablate.scheduler._planner import Planner
 from ablate.scheduler._preflight import check_reachable, prepare_data
 from ablate.scheduler._progress import RunSummary, Snapshot, snapshot
@@ -50,6 +51,7 @@ class RunOptions:
     retry_failed: bool = False  # give runs that failed for good in earlier invocations new tries
     new_version: bool = False  # accept a changed study whose finished runs no longer all belong
     fault: str | None = None  # ABLATE_INJECT_FAULT, for the failure tests
+    notify: str | None = None  # shell command told when the study ends or stalls (wins)
 
 
 class StudyRunner:
@@ -78,6 +80,9 @@ class StudyRunner:
         self._task_ref = task_ref(spec, spec_path)
         planned = grid_trials(spec) if spec.search is None else []
         self.planner = Planner(spec, planned)
+        command = options.notify or spec.resources.notify
+        self._notifier = Notifier(command, storage_url=options.storage_url,
+                                  stale_after_s=options.stale_after_s)  # fmt: skip
 
     # ------------------------------------------------------------------ setup
     def _check(self) -> Engine:
@@ -207,6 +212,10 @@ class StudyRunner:
             if not trials.active and now - last_recover >= beat:
                 self._recover()
                 last_recover = now
+            marker = (trials.trained, trials.epochs_seen)
+            if self._notifier.stall_due(marker, running=bool(trials.active)):
+                stalled = self._result(ledger, already_complete=False)
+                self._warn(self._notifier.stalled(stalled, running=len(trials.active)))
             self._update(ledger)
 
     def _recover(self) -> _ledger.Ledger:
@@ -244,7 +253,16 @@ class StudyRunner:
         )  # fmt: skip
 
     def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
+        summary = self._result(ledger, already_complete=already_complete)
+        self._warn(self._notifier.finished(summary))
         self._update(ledger)
+        return summary
+
+    def _warn(self, warning: str | None) -> None:
+        if warning is not None:  # a hook that failed never fails the study
+            self._events.append(warning)
+
+    def _result(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
         gave_up = self.planner.gave_up(ledger)
         return RunSummary(
             study=self.spec.name,

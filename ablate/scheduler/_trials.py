@@ -50,6 +50,7 @@ class Trials:
         self.events = events  # the runner's: shown in the live view
         self.active: dict[int, Active] = {}
         self.trained = 0  # trials started by this invocation
+        self.epochs_seen = 0  # epochs its trials reported (the stall watch's progress)
         self.stopping = 0  # Ctrl-C presses so far
 
     def running(self) -> set[str]:
@@ -122,6 +123,7 @@ class Trials:
             case Allocated():
                 self.pool.mark_allocated(active.slot)
             case EpochDone(result, replayed):
+                self.epochs_seen += 1
                 self.recorder.epoch(active.row_id, result)
                 if (note := active.epoch_done(result, replayed=replayed)) is not None:
                     self.events.append(note)

@@ -114,6 +114,13 @@ class ResourceSpec(Frozen):
         description="save the model at its best-validation epoch next to the checkpoint "
         "(what 'ablate gc' keeps)",
     )
+    notify: str | None = Field(
+        None,
+        min_length=1,
+        description="a shell command run when the study finishes, fails or stalls, with a "
+        "short summary on its standard input (e.g. 'mail -s ablate me@lab'); "
+        "'ablate run --notify' wins",
+    )
 
 
 class StudySpec(Frozen):

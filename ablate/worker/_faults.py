@@ -2,7 +2,8 @@
 
 Format: ``KIND@EPOCH[:KEY=VALUE,...]``, several separated by ';'. KIND is one of ``abort``
 (the process dies with SIGABRT, like a segfault), ``raise`` (an exception in training),
-``oom`` (a CUDA out-of-memory error) or ``usage`` (a usage error: a problem in the study). It
+``oom`` (a CUDA out-of-memory error), ``usage`` (a usage error: a problem in the study) or
+``stall`` (the trial hangs for $ABLATE_INJECT_STALL_S seconds, default 8, then goes on). It
 fires after epoch EPOCH (also when that epoch is replayed from a checkpoint: a deterministic
 bug recurs) of the trials whose config matches every KEY=VALUE (keys: ``seed``,
 ``batch_size`` or a grid factor like ``model.modality``).
@@ -33,6 +34,11 @@ class Fault:
         return all(values.get(key) == value for key, value in self.match.items())
 
     def fire(self) -> None:
+        if self.kind == "stall":  # a slow epoch, for the stall notification's test
+            import time
+
+            time.sleep(float(os.environ.get("ABLATE_INJECT_STALL_S", "8")))
+            return
         if self.kind == "abort":
             os.abort()
         if self.kind == "usage":
