@@ -139,6 +139,9 @@ def run(
         _check_reachable(spec, study_file, text)
         done, change = _stored_state(url, spec)
         console.print(_plan_table(spec, done))
+        if spec.search is None:
+            slots = _dry_run_slots(gpus, per_gpu=per_gpu, cpu_slots=cpu_slots)
+            _print_estimate(spec, done, _stored_epoch_seconds(url, spec), slots=slots)
         for note in _missing_caches(spec):
             console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True, highlight=False)
         if change is not None and change.changed:
@@ -275,21 +278,67 @@ def _missing_caches(spec: StudySpec) -> list[str]:
     ]
 
 
-def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | None]:
-    """Run keys of the study's complete runs, and how the file differs from what last ran."""
+def _dry_run_slots(gpus: str, *, per_gpu: int, cpu_slots: int) -> int:
+    """The slots ``ablate run`` would use with these options (GPUs looked up as it would)."""
+    if gpus == "cpu":
+        return cpu_slots
+    from ablate.scheduler import DevicePool
+
+    return DevicePool(gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots).capacity
+
+
+def _print_estimate(
+    spec: StudySpec, done: set[str], epoch_seconds: dict[str, tuple[float, int]], *, slots: int
+) -> None:
+    from ablate.scheduler._estimate import cell_line, estimate_study, total_line
+    from ablate.spec import grid_trials
+
+    estimate = estimate_study(grid_trials(spec), epoch_seconds, complete=done, slots=slots)
+    if not estimate.remaining_runs:
+        return
+    if estimate.total_s is not None:
+        console.print("Estimated time, from the epochs timed so far:", highlight=False)
+        for cell in estimate.cells:
+            console.print(cell_line(cell), highlight=False, markup=False, soft_wrap=True)
+    console.print(total_line(estimate), highlight=False, markup=False, soft_wrap=True)
+
+
+def _stored_engine(url: str):
+    """The database at ``url`` if it exists and holds ablate's tables, else None."""
     from ablate.db import has_schema, make_engine, sqlite_path
     from ablate.errors import NotFoundError
-    from ablate.scheduler.status import stored_study
-    from ablate.spec import compare_study
 
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        return set(), None
+        return None
     try:
         engine = make_engine(url, create=False)
     except NotFoundError:  # e.g. an empty file left by a kill during creation: nothing ran
-        return set(), None
-    if not has_schema(engine):
+        return None
+    return engine if has_schema(engine) else None
+
+
+def _stored_epoch_seconds(url: str, spec: StudySpec) -> dict[str, tuple[float, int]]:
+    from ablate.db import get_study
+    from ablate.db.ledger import epoch_seconds_by_cell
+    from ablate.errors import NotFoundError
+
+    engine = _stored_engine(url)
+    if engine is None:
+        return {}
+    try:
+        return epoch_seconds_by_cell(engine, get_study(engine, spec.name).id)
+    except NotFoundError:
+        return {}
+
+
+def _stored_state(url: str, spec: StudySpec) -> tuple[set[str], StudyChange | None]:
+    """Run keys of the study's complete runs, and how the file differs from what last ran."""
+    from ablate.scheduler.status import stored_study
+    from ablate.spec import compare_study
+
+    engine = _stored_engine(url)
+    if engine is None:
         return set(), None
     stored = stored_study(engine, spec.name)
     if stored is None:
@@ -305,7 +354,7 @@ def status(
 ) -> None:
     """What is running, done and failed (and why), from the database."""
     from ablate.db import list_studies, make_engine
-    from ablate.scheduler.status import study_status
+    from ablate.scheduler.status import eta_line, study_eta, study_status
 
     engine = make_engine(storage_url(storage), create=False)
     names = [study] if study else [s.name for s in list_studies(engine)]
@@ -332,6 +381,8 @@ def status(
                     f"{t.heartbeat_age_s:.0f}s ago",
                 )
             console.print(table)
+            if (eta := study_eta(engine, info)) is not None:
+                console.print(f"  {eta_line(eta)}", highlight=False, markup=False)
         for t in info.trials:
             if t.state == "running":
                 continue

@@ -19,6 +19,7 @@ from ablate.spec import StudySpec
 @dataclass(frozen=True)
 class TrialStatus:
     number: int
+    run_key: str
     cell: dict
     seed: int
     state: str
@@ -70,6 +71,7 @@ def study_status(engine: Engine, name: str) -> StudyStatus:
         trials = tuple(
             TrialStatus(
                 number=row.number,
+                run_key=row.run_key,
                 cell={**row.cell, **row.params},
                 seed=row.seed,
                 state=row.state,

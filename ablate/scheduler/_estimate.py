@@ -1,0 +1,136 @@
+"""How long the rest of a study should take: pure arithmetic over epochs already timed.
+
+No torch, no database: the caller passes the planned runs, the run keys already complete,
+how many epochs each run in progress has done, and ``epoch_seconds_by_cell`` (cell key →
+(sum of epoch seconds, epochs)). A run takes its cell's mean epoch time × its epochs left; a
+cell not timed yet borrows the mean epoch time of the cells that are; with nothing timed, a
+run's time is unknown. The study's total on N slots replays the planner's order (runs in
+progress first, then seed by seed, longest first) onto the least-loaded slot.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from ablate.spec import TrialConfig, cell_key, cell_text
+
+
+class Basis(Enum):
+    TIMED = "timed"  # the cell's own epochs
+    OTHER_CELLS = "other cells"  # the mean epoch of the cells timed so far
+    UNKNOWN = "unknown"  # no epoch timed anywhere yet
+
+
+@dataclass(frozen=True)
+class CellEstimate:
+    cell: str  # cell_text of the cell
+    runs: int  # runs of the cell still to finish
+    epoch_s: float | None  # the mean epoch seconds used
+    seconds: float | None  # all its remaining runs together (one after another)
+    basis: Basis
+
+
+@dataclass(frozen=True)
+class StudyEstimate:
+    cells: tuple[CellEstimate, ...]
+    slots: int
+    total_s: float | None  # makespan on ``slots`` of the runs whose time is known
+    unknown_runs: int  # remaining runs not counted in ``total_s``
+
+    @property
+    def remaining_runs(self) -> int:
+        return sum(c.runs for c in self.cells)
+
+
+def estimate_study(
+    planned: list[TrialConfig],
+    epoch_seconds: Mapping[str, tuple[float, int]],
+    *,
+    complete: set[str],
+    epochs_done: Mapping[str, int] | None = None,
+    slots: int,
+) -> StudyEstimate:
+    """The planned runs not in ``complete``; ``epochs_done``: run key → epochs finished of a
+    run in progress (it counts only its epochs left and starts on a slot of its own)."""
+    done = dict(epochs_done or {})
+    timed = {k: s / n for k, (s, n) in epoch_seconds.items() if n}
+    fallback = sum(s for s, _ in epoch_seconds.values()) / max(
+        1, sum(n for _, n in epoch_seconds.values())
+    )
+    runs: list[tuple[int, int, float | None]] = []  # (in progress first, seed order, seconds)
+    cells: dict[str, list] = {}  # cell key → [text, runs, epoch_s, seconds, basis]
+    seeds = list(dict.fromkeys(c.seed for c in planned))
+    for config in planned:
+        if config.run_key in complete:
+            continue
+        key = cell_key(config.cell)
+        if key in timed:
+            epoch_s, basis = timed[key], Basis.TIMED
+        elif timed:
+            epoch_s, basis = fallback, Basis.OTHER_CELLS
+        else:
+            epoch_s, basis = None, Basis.UNKNOWN
+        left = max(0, config.train.epochs - done.get(config.run_key, 0))
+        seconds = None if epoch_s is None else epoch_s * left
+        runs.append((0 if config.run_key in done else 1, seeds.index(config.seed), seconds))
+        entry = cells.setdefault(key, [cell_text(config.cell), 0, epoch_s, 0.0, basis])
+        entry[1] += 1
+        entry[3] = None if seconds is None else entry[3] + seconds
+    known = sorted((r for r in runs if r[2] is not None), key=lambda r: (r[0], r[1], -r[2]))
+    return StudyEstimate(
+        cells=tuple(CellEstimate(*entry) for entry in cells.values()),
+        slots=slots,
+        total_s=makespan([r[2] for r in known], slots) if known else None,
+        unknown_runs=sum(1 for r in runs if r[2] is None),
+    )
+
+
+def makespan(seconds_in_order: list[float], slots: int) -> float:
+    """When the last of these runs ends if each, in this order, goes to the slot that is free
+    first (list scheduling)."""
+    loads = [0.0] * max(1, slots)
+    for seconds in seconds_in_order:
+        heapq.heappush(loads, heapq.heappop(loads) + seconds)
+    return max(loads)
+
+
+def duration_text(seconds: float) -> str:
+    """'0.8s', '45s', '12 min', '3.4 h'."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def cell_line(cell: CellEstimate) -> str:
+    """One cell of a dry run: '  modality=social: 1 run(s) ≈ 4.0s (2s/epoch)'."""
+    head = f"  {cell.cell}: {cell.runs} run(s)"
+    if cell.seconds is None or cell.epoch_s is None:
+        return f"{head}: unknown (no epoch timed yet)"
+    note = " estimated from other cells" if cell.basis is Basis.OTHER_CELLS else ""
+    return f"{head} ≈ {duration_text(cell.seconds)} ({cell.epoch_s:.3g}s/epoch{note})"
+
+
+def total_line(estimate: StudyEstimate) -> str:
+    """'≈ 8.0s in all on 2 slot(s)', with the runs it could not count."""
+    if estimate.total_s is None:
+        return "No epoch timed yet: the first runs will tell (see ablate status)."
+    text = f"≈ {duration_text(estimate.total_s)} in all on {estimate.slots} slot(s)"
+    if estimate.unknown_runs:
+        text += f", plus {estimate.unknown_runs} run(s) not timed yet"
+    return text
+
+
+def eta_line(estimate: StudyEstimate) -> str:
+    """'ETA ≈ 12 min (5 run(s) left on 2 running slot(s))' for ``ablate status``."""
+    left = f"{estimate.remaining_runs} run(s) left on {estimate.slots} running slot(s)"
+    if estimate.total_s is None:
+        return f"ETA unknown: no epoch timed yet ({left})"
+    more = f", {estimate.unknown_runs} not timed yet" if estimate.unknown_runs else ""
+    return f"ETA ≈ {duration_text(estimate.total_s)} ({left}{more})"
