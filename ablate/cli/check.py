@@ -49,9 +49,7 @@ def check(
 
     say(f"check of {spec.name}: its first run ({plan.label}) on the CPU, 1 torch thread")
     say(f"shrunk: {', '.join(plan.shrunk)}" if plan.shrunk else "shrunk: nothing")
-    outcome = check_resume(
-        spec, plan, study_folder=study_file.resolve().parent, data_root=data_dir, progress=say
-    )
+    outcome = check_resume(spec, plan, spec_path=study_file, data_root=data_dir, progress=say)
     colour = "green" if outcome.verdict is Verdict.VERIFIED else "red"
     console.print(f"[bold {colour}]{escape(outcome.summary)}[/]", highlight=False, soft_wrap=True)
     for line in outcome.details:

@@ -10,7 +10,6 @@ final scores; where it does not, the state each run started the first resumed ep
 
 from __future__ import annotations
 
-import inspect
 import math
 import tempfile
 import time
@@ -24,11 +23,18 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ablate._plugins import import_ref
 from ablate.errors import UsageError
 from ablate.results import FitStatus, TrialResult
 from ablate.scheduler._resume_probe import PARTS, CheckReporter, StateProbe
-from ablate.spec import StudySpec, TrialConfig, cell_text, code_refs, grid_trials, resolve
+from ablate.spec import (
+    StudySpec,
+    TrialConfig,
+    cell_text,
+    grid_trials,
+    plugin_refs,
+    resolve,
+    task_ref,
+)
 
 THREADS = 1  # on a CPU the last digits depend on the thread count: one, whatever the machine
 _FINAL_FIELDS = ("status", "best_epoch", "objective", "val", "test", "n_params", "flops")
@@ -38,12 +44,11 @@ class Verdict(StrEnum):
     VERIFIED = "verified"
     DIFFERS = "differs"  # the resumed run is not the uninterrupted one
     NOT_DETERMINISTIC = "not deterministic"  # two uninterrupted runs already differ
-    NOT_AVAILABLE = "not available"  # this kind of study cannot be checked yet
 
     @property
     def exit_code(self) -> int:
-        """0 verified, 1 the runs differ, 2 a study the check cannot run (as for bad input)."""
-        return {Verdict.VERIFIED: 0, Verdict.NOT_AVAILABLE: 2}.get(self, 1)
+        """0 verified, 1 the runs differ (or two uninterrupted runs already do)."""
+        return 0 if self == Verdict.VERIFIED else 1
 
 
 @dataclass(frozen=True)
@@ -109,29 +114,17 @@ def check_resume(
     spec: StudySpec,
     plan: CheckPlan,
     *,
-    study_folder: Path,
+    spec_path: Path,
     data_root: Path,
     progress: Callable[[str], None] = lambda line: None,
 ) -> ResumeCheck:
     """Train ``plan`` four times (see the module docstring) and compare; nothing of the
     study's database or checkpoints is touched. Each run loads its data afresh, as a new
     worker would, so that state a data object keeps between epochs is not carried over."""
-    refs = code_refs(spec, base=study_folder)
-    for ref in refs:
-        if ref.attribute is None:  # plugins register what the study's model names
-            import_ref(ref)
+    from ablate.tasks import load_code
     from ablate.train.fit import fit
 
-    task, extra = None, {}
-    if plan.config.task is not None:
-        task = _user_task(next(r for r in refs if r.attribute is not None), fit)
-        if task is None:  # checking the built-in model instead would verify the wrong code
-            return ResumeCheck(
-                Verdict.NOT_AVAILABLE,
-                f"check of user tasks: not available yet (this study trains {plan.config.task}, "
-                "which this version's training loop cannot run)",
-            )
-        extra = {"task": task}
+    extra = {"task": load_code(plugin_refs(spec, spec_path), task_ref(spec, spec_path))}
     k, n = plan.stop_after, plan.config.train.epochs
     with _one_thread(), tempfile.TemporaryDirectory(prefix="ablate-check-") as scratch:
         folder = Path(scratch)
@@ -202,17 +195,6 @@ def _saved_note(keys: tuple[str, ...]) -> str:
             "trial.restore()"
         )
     return f"the loop's trial.save() holds {held}: make sure each is loaded back after restore()"
-
-
-def _user_task(ref: Any, fit: Callable[..., TrialResult]) -> Any:
-    """The study's task as the training loop takes it, or None where it takes none yet."""
-    if "task" not in inspect.signature(fit).parameters:
-        return None
-    try:
-        from ablate.tasks import load_task
-    except ImportError:
-        return None
-    return load_task(ref)
 
 
 _LIKELY_CAUSES = (

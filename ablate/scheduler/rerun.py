@@ -116,21 +116,17 @@ def _study_code(
 ) -> Any:
     """The study's plugins imported and its task loaded, as its workers did; says when a file
     changed since the trial ran (the rerun then trains today's code)."""
-    if not config.code:
-        from ablate.tasks import load_task
+    from ablate.tasks import load_code
 
-        return load_task(None)
+    if not config.code:
+        return load_code((), None)
     record = get_study(engine, study)
     spec = StudySpec.model_validate(record.spec)
     now = with_code(spec, base=Path(record.spec_path).resolve().parent, where=record.spec_path)
     for key, fingerprint in config.code.items():
         if now.code.get(key) != fingerprint:
             progress(f"{key} changed since the trial ran: the rerun uses the file as it is now")
-    from ablate.models import import_plugins
-    from ablate.tasks import load_task
-
-    import_plugins(plugin_refs(spec, record.spec_path))
-    return load_task(task_ref(spec, record.spec_path))
+    return load_code(plugin_refs(spec, record.spec_path), task_ref(spec, record.spec_path))
 
 
 @contextmanager

@@ -6,7 +6,7 @@ in-memory tensors) and the built-in ``URFC`` load it on first use.
 
 from ablate._lazy import lazy_exports
 from ablate.tasks._base import SPLITS, Task, TaskData, TrialHandle, UserLoop
-from ablate.tasks._load import load_task, task_of
+from ablate.tasks._load import load_code, load_task, task_of
 
 __all__ = [
     "SPLITS",
@@ -16,6 +16,7 @@ __all__ = [
     "TensorData",
     "TrialHandle",
     "UserLoop",
+    "load_code",
     "load_task",
     "task_of",
 ]

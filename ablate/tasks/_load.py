@@ -46,3 +46,13 @@ def task_of(text: str | None, *, base: Path) -> Task | UserLoop:
     from ablate._plugins import parse_ref
 
     return load_task(None if text is None else parse_ref(text, base=base, attribute=True))
+
+
+def load_code(plugins: tuple[CodeRef, ...], task: CodeRef | None) -> Task | UserLoop:
+    """What a study's runs are trained with, loaded as every trainer loads it (the workers,
+    ``ablate check``, ``ablate rerun``): its plugins imported (once per process, before any
+    model is built), then its task (the built-in URFC task when it names none)."""
+    from ablate.models import import_plugins  # torch: only where something will train
+
+    import_plugins(plugins)
+    return load_task(task)

@@ -162,7 +162,7 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     """Train one trial and send its result or error; False if the process should exit."""
     import torch
 
-    from ablate.tasks import load_task
+    from ablate.tasks import load_code
     from ablate.train.fit import fit, load_task_data
 
     _redirect_output(task.log_path)
@@ -174,10 +174,7 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     )
     reporter = PipeReporter(conn, stop, parse_faults(task.fault), config, prunable=task.prunable)
     try:
-        from ablate.models import import_plugins
-
-        import_plugins(task.plugins)  # once per process; before the model is built
-        runner = load_task(task.task_ref)  # the URFC task when the study names none
+        runner = load_code(task.plugins, task.task_ref)  # before the model is built
         key = f"{task.data_root}|{task.device}|{task.task_ref}|{config.data.model_dump_json()}"
         if held.get("key") != key:
             held.clear()  # free the previous trial's arrays before loading new ones

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ablate._plugins import entry_point_refs
 from ablate.cli import app
+from ablate.scheduler._provenance import package_versions
 from ablate.spec import plugin_refs
 from tests.conftest import tiny_study
 
@@ -48,8 +49,10 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (info / "top_level.txt").write_text("mylab_fusions\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", f"{site}:{Path(__file__).parents[2]}")
+    package_versions.cache_clear()  # read once per process: an earlier test may have read it
     yield site
     sys.modules.pop("mylab_fusions", None)
+    package_versions.cache_clear()
 
 
 def test_an_installed_plugin_is_found_and_listed(installed: Path, workdir: Path) -> None:

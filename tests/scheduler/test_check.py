@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ablate.cli import app
 from ablate.errors import UsageError
-from ablate.scheduler.check import Verdict, _user_task, plan_check
+from ablate.scheduler.check import Verdict, plan_check
 from ablate.spec import load_study
 from tests.conftest import tiny_study
 
@@ -50,11 +50,9 @@ def test_a_stop_that_leaves_nothing_to_resume_is_bad_input(study):
     assert result.output.strip() == f"error: {message}"
 
 
-def test_a_training_loop_that_takes_no_task_cannot_check_one():
-    def old_fit(config, *, device, data_root, checkpoint_path, report): ...
-
-    assert _user_task(object(), old_fit) is None
-    assert Verdict.NOT_AVAILABLE.exit_code == 2 and Verdict.NOT_DETERMINISTIC.exit_code == 1
+def test_exit_codes():
+    assert Verdict.VERIFIED.exit_code == 0
+    assert Verdict.DIFFERS.exit_code == Verdict.NOT_DETERMINISTIC.exit_code == 1
 
 
 @pytest.mark.slow
