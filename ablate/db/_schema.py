@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -85,6 +86,12 @@ class TrialRow(Base):
     error_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
     threads: Mapped[int | None] = mapped_column(Integer, nullable=True)  # torch threads
     log_path: Mapped[str] = mapped_column(Text, default="")
+    # '' (the study's own runs) | confirm (a search's best configurations over every seed)
+    phase: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    data_path: Mapped[str] = mapped_column(
+        String(16), default="", server_default=""
+    )  # resident|stream
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     __table_args__ = (
         Index("ix_ablate_trial_study_state", "study_id", "state"),
         Index("ix_ablate_trial_run_key", "run_key"),

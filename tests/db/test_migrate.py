@@ -66,7 +66,14 @@ def test_pre_migration_database_is_stamped_and_keeps_rows(sqlite_url):
     engine = make_engine(sqlite_url)
     Base.metadata.create_all(engine)  # what ablate did before migrations existed…
     with engine.begin() as connection:  # …with the columns it had then
-        for column in ("error_kind", "threads", "git_diff"):
+        for column in (
+            "error_kind",
+            "threads",
+            "git_diff",
+            "phase",
+            "data_path",
+            "peak_memory_bytes",
+        ):
             connection.execute(text(f"ALTER TABLE ablate_trial DROP COLUMN {column}"))
     _insert_study(engine)
     ensure_schema(engine)  # stamped 0001, then upgraded
@@ -95,7 +102,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 AUTO_UPGRADE = {auto}
@@ -148,7 +155,7 @@ def test_non_additive_revision_needs_an_explicit_upgrade(sqlite_url, with_revisi
         "The results database needs schema revision(s) 0099, which are not applied "
         "automatically; stop every run on it, then run 'ablate db upgrade --storage URL'."
     )
-    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0003", "0099")
+    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0004", "0099")
 
 
 def test_database_newer_than_this_ablate_is_refused(sqlite_url):
@@ -240,8 +247,36 @@ def test_0003_adds_the_git_diff_of_trials_recorded_before_it_as_null(sqlite_url)
             {"t": NOW},
         )
     ensure_schema(engine)
-    assert _revision(engine) == "0003"
+    assert _revision(engine) == "0004"
     assert migrate.schema_drift(engine) == []
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT git_commit, git_diff FROM ablate_trial")).all()
     assert [tuple(r) for r in rows] == [("abc-dirty", None)]
+
+
+def test_0004_gives_trials_recorded_before_it_no_phase_no_data_path_and_no_peak(sqlite_url):
+    from alembic import command
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0003")
+    _insert_study(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ablate_trial (study_id, number, run_key, cell_key, cell, params, "
+                "seed, state, attempt, config, started_at, heartbeat_at, host, pid, device, "
+                "versions, git_commit, resumed_from_epoch, error, log_path) VALUES (1, 0, 'k', "
+                "'{}', '{}', '{}', 0, 'complete', 1, '{}', :t, :t, 'h', 1, '', '{}', "
+                "'abc', 0, '', '')"
+            ),
+            {"t": NOW},
+        )
+    ensure_schema(engine)
+    assert _revision(engine) == "0004"
+    assert migrate.schema_drift(engine) == []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT phase, data_path, peak_memory_bytes FROM ablate_trial")
+        ).all()
+    assert [tuple(r) for r in rows] == [("", "", None)]

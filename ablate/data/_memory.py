@@ -1,0 +1,46 @@
+"""How much memory a cache's rows take once a trial holds them: the data half of a trial's need.
+
+Counted from the manifest alone (no array is opened), so the scheduler can size trials before
+any worker starts. A resident trial holds its train (after ``train_limit``), val and test rows
+on its device: uint8 images, visit counts in at most 16 bits, int64 labels. Streaming holds only
+a few batches of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ablate.data._calendar import VISIT_SHAPE
+from ablate.data.visits import COUNT_DTYPE
+
+IMAGE_SHAPE = (100, 100, 3)
+TRAINING_SPLITS = ("train", "val", "test")
+ROW_BYTES = (
+    int(np.prod(IMAGE_SHAPE))  # uint8 pixels
+    + int(np.prod(VISIT_SHAPE)) * np.dtype(COUNT_DTYPE).itemsize  # counts, ≤ 16 bits resident
+    + np.dtype(np.int64).itemsize  # label
+)
+
+
+def training_rows(manifest: Mapping[str, Any], train_limit: int | None = None) -> dict[str, int]:
+    """Rows of each split a trial trains and evaluates on (``train_limit`` applied)."""
+    counts = manifest.get("split_counts", {})
+    rows = {name: int(counts.get(name, 0)) for name in TRAINING_SPLITS}
+    if train_limit is not None:
+        rows["train"] = min(rows["train"], train_limit)
+    return rows
+
+
+def residency_bytes(manifest: Mapping[str, Any], train_limit: int | None = None) -> int:
+    """Bytes of a trial's rows resident on its device (an upper bound: visits counted at 16
+    bits, where the loader may hold them in 8)."""
+    return sum(training_rows(manifest, train_limit).values()) * ROW_BYTES
+
+
+def disk_bytes(path: Path) -> int:
+    """Bytes the cache folder takes on disk (its files, not following links)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
