@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -81,7 +82,11 @@ def run(
     ),
     per_gpu: int = typer.Option(1, "--per-gpu", min=1, help="Trials packed on one GPU."),
     min_free_mem: float = typer.Option(
-        2.0, "--min-free-mem", min=0.0, help="GiB a GPU must have free to take a trial."
+        2.0,
+        "--min-free-mem",
+        min=0.0,
+        help="GiB a GPU must have free to take a trial (and what a run not measured yet "
+        "reserves beyond its data, at least).",
     ),
     cpu_slots: int = typer.Option(1, "--cpu-slots", min=1, help="Parallel trials without GPUs."),
     threads: int | None = typer.Option(
@@ -142,6 +147,8 @@ def run(
         if spec.search is None:
             slots = _dry_run_slots(gpus, per_gpu=per_gpu, cpu_slots=cpu_slots)
             _print_estimate(spec, done, _stored_epoch_seconds(url, spec), slots=slots)
+        _print_memory(spec, url, data_dir, gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots,
+                      min_free_mem=min_free_mem)  # fmt: skip
         for note in _missing_caches(spec):
             console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True, highlight=False)
         if change is not None and change.changed:
@@ -159,12 +166,11 @@ def run(
         raise UsageError(change.refusal(str(study_file)))
     from ablate.scheduler import DevicePool, Workers
 
-    mem = spec.resources.gpu_memory_gb
     pool = DevicePool(
         gpus=gpus,
         per_gpu=per_gpu,
         min_free_mem_gb=min_free_mem,
-        mem_estimate_gb=mem,
+        gpu_memory_cap_gb=spec.resources.gpu_memory_gb,
         cpu_slots=cpu_slots,
         threads_per_slot=threads,
     )
@@ -303,6 +309,38 @@ def _print_estimate(
     console.print(total_line(estimate), highlight=False, markup=False, soft_wrap=True)
 
 
+def _print_memory(
+    spec: StudySpec, url: str, data_dir: Path, *, gpus: str, per_gpu: int, cpu_slots: int,
+    min_free_mem: float,
+) -> None:  # fmt: skip
+    """Each cell's memory need on the devices ``ablate run`` would use with these options."""
+    from ablate.scheduler import DevicePool
+    from ablate.scheduler._sizing import Sizer, study_needs
+
+    pool = DevicePool(
+        gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots, min_free_mem_gb=min_free_mem,
+        gpu_memory_cap_gb=spec.resources.gpu_memory_gb,
+    )  # fmt: skip
+    engine, study_id = _stored_engine(url), None
+    if engine is not None:
+        from ablate.db import get_study
+        from ablate.errors import NotFoundError
+
+        with contextlib.suppress(NotFoundError):  # never run: nothing measured yet
+            study_id = get_study(engine, spec.name).id
+    sizer = Sizer(spec, engine=engine, study_id=study_id, data_root=data_dir, pool=pool)
+    packing = "" if pool.has_gpus else " (CPU slots are not packed by memory)"
+    console.print(f"Memory per run on {', '.join(pool.describe())}{packing}:", highlight=False)
+    for cell in study_needs(sizer, spec, pool):
+        what = "cache not prepared yet" if cell.need is None else cell.need.text()
+        if pool.has_gpus and cell.need is not None and cell.need.model_bytes is None:
+            what += " (its first run reserves a slot's share of a GPU until it measures)"
+        line = f"  {escape(_cell(cell.cell) or '(base)')}: {escape(what)}"
+        if cell.refusal is not None:
+            line += f"\n  [red]would be refused:[/] {escape(cell.refusal)}"
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 def _stored_engine(url: str):
     """The database at ``url`` if it exists and holds ablate's tables, else None."""
     from ablate.db import has_schema, make_engine, sqlite_path
@@ -354,7 +392,7 @@ def status(
 ) -> None:
     """What is running, done and failed (and why), from the database."""
     from ablate.db import list_studies, make_engine
-    from ablate.scheduler.status import eta_line, study_eta, study_status
+    from ablate.scheduler.status import eta_line, memory_lines, study_eta, study_status
 
     engine = make_engine(storage_url(storage), create=False)
     names = [study] if study else [s.name for s in list_studies(engine)]
@@ -366,6 +404,11 @@ def status(
             ", ".join(f"{n} {state}" for state, n in sorted(info.counts.items())) or "no trials"
         )
         console.print(f"[bold]{info.name}[/] ({info.kind}): {counts}", highlight=False)
+        peaks = memory_lines(engine, name)
+        if peaks:
+            console.print("  memory measured (what the next runs of a cell are sized by):")
+        for line in peaks:
+            console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
         running = [t for t in info.trials if t.state == "running"]
         if running:
             table = Table()

@@ -15,6 +15,7 @@ from ablate.db._engine import (
     session_scope,
     sqlite_path,
 )
+from ablate.db._memory import PeakMemory, peak_memory_by_cell
 from ablate.db._migrate import database_lock, upgrade_database
 from ablate.db._read import (
     EXPORT_TABLES,
@@ -46,6 +47,7 @@ __all__ = [
     "EXPORT_TABLES",
     "SCHEMA_VERSION",
     "ErrorKind",
+    "PeakMemory",
     "StoredTrial",
     "StudyFootprint",
     "StudyRecord",
@@ -66,6 +68,7 @@ __all__ = [
     "list_studies",
     "make_engine",
     "optuna_engine_policy",
+    "peak_memory_by_cell",
     "redact",
     "rename_study",
     "schema_version",

@@ -192,10 +192,7 @@ class StudyRunner:
         trials = self.trials
         while True:
             ledger = self._read_ledger()
-            while not trials.stopping and (slot := self.pool.acquire()) is not None:
-                if not trials.launch(slot, ledger):
-                    self.pool.release(slot)
-                    break
+            while not trials.stopping and trials.launch_next(ledger):
                 ledger = self._read_ledger()
             if not trials.active:
                 if trials.stopping or self.planner.done(ledger):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ablate._plugins import CodeRef
+from ablate.errors import UsageError
 from ablate.results import ErrorKind, FitStatus, TrialState
 from ablate.scheduler import _ledger
 from ablate.scheduler._active import Active, failure_text, pruned_text
@@ -17,6 +18,7 @@ from ablate.scheduler._optuna import sample_trial
 from ablate.scheduler._planner import Planner, Sample
 from ablate.scheduler._provenance import package_versions, user_code, user_diff
 from ablate.scheduler._recorder import Recorder
+from ablate.scheduler._sizing import Sizer
 from ablate.scheduler._workers import Workers
 from ablate.scheduler.devices import DevicePool, Slot
 from ablate.spec import StudySpec, TrialConfig, cell_key, resolve
@@ -48,6 +50,10 @@ class Trials:
         self.pool, self._workers, self.recorder, self.planner = pool, workers, recorder, planner
         self._host, self._plugins, self._task_ref = host, plugins, task_ref
         self.events = events  # the runner's: shown in the live view
+        self._sizer = Sizer(
+            spec, engine=recorder.engine, study_id=recorder.study_id,
+            data_root=options.data_root, pool=pool,
+        )  # fmt: skip
         self.active: dict[int, Active] = {}
         self.trained = 0  # trials started by this invocation
         self.epochs_seen = 0  # epochs its trials reported (the stall watch's progress)
@@ -56,39 +62,90 @@ class Trials:
     def running(self) -> set[str]:
         return {a.run_key for a in self.active.values()}
 
-    def launch(self, slot: Slot, ledger: _ledger.Ledger) -> bool:
-        """Start the next run on ``slot``; False when there is none to start now."""
+    def launch_next(self, ledger: _ledger.Ledger) -> bool:
+        """Start the next run on a slot with room for it; False when there is none to start
+        now, or no slot has room for it yet. A run that can fit no device is refused at once
+        (a usage error, never retried), and the next one is tried."""
         while (picked := self.planner.next(ledger, self.running())) is not None:
-            trial = None
-            if isinstance(picked, Sample):
-                trial, cell, params = sample_trial(self.recorder.study, self.spec)
-                picked = resolve(self.spec, seed=int(cell.pop("seed")), cell=cell, params=params)
-            config = self.planner.batch_for(picked, ledger)
-            attempt = ledger.attempts[picked.run_key] + 1
-            log_path = self.options.log_root / self.spec.name / f"{picked.run_key}-a{attempt}.log"
-            row_id = self.recorder.claim(
-                run_key=picked.run_key, cell_key=cell_key(picked.cell), cell=picked.cell,
-                params=picked.params, seed=picked.seed, attempt=attempt,
-                config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
-                device=slot.label, versions=package_versions(),
-                git_commit=user_code(Path(self._spec_path)),
-                git_diff=user_diff(Path(self._spec_path)),
-                batch_size=config.train.batch_size, threads=slot.threads, log_path=str(log_path),
-            )  # fmt: skip
-            if row_id is None:  # another process claimed it first
-                if trial is not None:
-                    self.recorder.end_sampled(trial)
-                ledger.live.add(picked.run_key)
-                continue
-            try:
-                trial = trial or self.recorder.trial_for(self.spec, picked)
-                self.recorder.started(row_id, trial)
-            except BaseException:
-                self.recorder.unclaim(row_id)  # no phantom 'running' row is left
-                raise
-            self._start_worker(slot, trial, row_id, picked.run_key, config, log_path)
-            return True
+            config = self._sized_config(picked, ledger)
+            need = self._sizer.need(config) if self.pool.has_gpus else None
+            if need is not None:
+                trial = "A sampled run" if isinstance(picked, Sample) else "Run"
+                why = self.pool.refusal(need, trial=f"{trial} [{Active.text(config)}]")
+                if why is not None:
+                    self._refuse(picked, config, ledger, why)
+                    continue
+            if (slot := self.pool.acquire(need)) is None:
+                return False
+            if self._launch(slot, picked, ledger):
+                return True
+            self.pool.release(slot)  # another process claimed it first: the next one
         return False
+
+    def _sized_config(self, picked: TrialConfig | Sample, ledger: _ledger.Ledger) -> TrialConfig:
+        """The config whose memory the run needs: a sample is not drawn before there is room
+        for it, so it is sized by the study's fixed settings."""
+        if isinstance(picked, Sample):
+            return resolve(self.spec, seed=self.spec.seeds[0], cell={})
+        return self.planner.batch_for(picked, ledger)
+
+    def _refuse(
+        self, picked: TrialConfig | Sample, config: TrialConfig, ledger: _ledger.Ledger, why: str
+    ) -> None:
+        """Record a run no device can hold as failed for good (a usage error)."""
+        if isinstance(picked, Sample):  # every sample would be refused alike
+            raise UsageError(why)
+        attempt = ledger.attempts[picked.run_key] + 1
+        row_id = self.recorder.claim(
+            run_key=picked.run_key, cell_key=cell_key(picked.cell), cell=picked.cell,
+            params=picked.params, seed=picked.seed, attempt=attempt,
+            config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
+            versions=package_versions(), batch_size=config.train.batch_size,
+        )  # fmt: skip
+        ledger.attempts[picked.run_key] += 1
+        if row_id is None:  # another process holds it: it is theirs to refuse
+            ledger.live.add(picked.run_key)
+            return
+        trial = self.recorder.trial_for(self.spec, picked)
+        self.recorder.started(row_id, trial)
+        self.recorder.end(
+            row_id, trial, state=TrialState.FAILED, error=why, error_kind=ErrorKind.USAGE
+        )
+        ledger.failures[picked.run_key] += 1
+        ledger.usage[picked.run_key] = why
+        self.events.append(f"trial {trial.number} refused: {why}")
+
+    def _launch(self, slot: Slot, picked: TrialConfig | Sample, ledger: _ledger.Ledger) -> bool:
+        """Start ``picked`` on ``slot``; False when another process claimed it first."""
+        trial = None
+        if isinstance(picked, Sample):
+            trial, cell, params = sample_trial(self.recorder.study, self.spec)
+            picked = resolve(self.spec, seed=int(cell.pop("seed")), cell=cell, params=params)
+        config = self.planner.batch_for(picked, ledger)
+        attempt = ledger.attempts[picked.run_key] + 1
+        log_path = self.options.log_root / self.spec.name / f"{picked.run_key}-a{attempt}.log"
+        row_id = self.recorder.claim(
+            run_key=picked.run_key, cell_key=cell_key(picked.cell), cell=picked.cell,
+            params=picked.params, seed=picked.seed, attempt=attempt,
+            config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
+            device=slot.label, versions=package_versions(),
+            git_commit=user_code(Path(self._spec_path)),
+            git_diff=user_diff(Path(self._spec_path)),
+            batch_size=config.train.batch_size, threads=slot.threads, log_path=str(log_path),
+        )  # fmt: skip
+        if row_id is None:  # another process claimed it first
+            if trial is not None:
+                self.recorder.end_sampled(trial)
+            ledger.live.add(picked.run_key)
+            return False
+        try:
+            trial = trial or self.recorder.trial_for(self.spec, picked)
+            self.recorder.started(row_id, trial)
+        except BaseException:
+            self.recorder.unclaim(row_id)  # no phantom 'running' row is left
+            raise
+        self._start_worker(slot, trial, row_id, picked.run_key, config, log_path)
+        return True
 
     def _start_worker(
         self, slot: Slot, trial: Any, row_id: int, run_key: str, config: TrialConfig, log: Path

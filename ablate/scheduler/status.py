@@ -3,17 +3,28 @@ queries live in ``ablate.db``), and how long the rest of it should take."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Engine
 
-from ablate.db import StudyStatus, TrialStatus, get_study, stored_study, study_status
+from ablate.db import (
+    PeakMemory,
+    StudyStatus,
+    TrialStatus,
+    get_study,
+    peak_memory_by_cell,
+    stored_study,
+    study_status,
+)
 from ablate.db.ledger import epoch_seconds_by_cell
 from ablate.scheduler._estimate import StudyEstimate, estimate_study, eta_line
-from ablate.spec import grid_trials
+from ablate.spec import cell_text, grid_trials
 
 __all__ = [
     "StudyStatus",
     "TrialStatus",
     "eta_line",
+    "memory_lines",
     "stored_study",
     "study_eta",
     "study_status",
@@ -34,4 +45,23 @@ def study_eta(engine: Engine, info: StudyStatus) -> StudyEstimate | None:
         complete=complete,
         epochs_done=running,
         slots=len(running),
+    )
+
+
+def memory_lines(engine: Engine, name: str) -> list[str]:
+    """What the study's complete trials held at their peak, one line per cell, batch size,
+    data path and device kind (what the device pool sizes the next trials of the cell by)."""
+    peaks = peak_memory_by_cell(engine, get_study(engine, name).id)
+    return [_peak_line(p) for p in peaks]
+
+
+def _peak_line(peak: PeakMemory) -> str:
+    gib = 1024**3
+    where = "GPU" if peak.on_gpu else "CPU"
+    path = f", {peak.data_path}" if peak.data_path else ""
+    trials = f"{peak.trials} trial{'s' * (peak.trials != 1)}"
+    spread = f", median {peak.median_bytes / gib:.2f} GiB" if peak.trials > 1 else ""
+    return (
+        f"{cell_text(json.loads(peak.cell_key))}, batch {peak.batch_size}: peak "
+        f"{peak.max_bytes / gib:.2f} GiB on {where}{path} (max of {trials}{spread})"
     )

@@ -6,6 +6,7 @@ import pytest
 
 from ablate.errors import DeviceError, UsageError
 from ablate.scheduler import devices
+from ablate.scheduler._memory import Need
 from ablate.scheduler._nvml import NvmlUnavailableError
 from ablate.scheduler.devices import GIB, DevicePool, Slot
 
@@ -221,3 +222,114 @@ def test_real_nvml_or_cpu_fallback():
     assert p.capacity >= 1
     slot = p.acquire()
     assert slot is not None or p.waiting_reason()
+
+
+# -- packing by memory need ----------------------------------------------------------------
+
+
+def measured(gib: float, *, data_gib: float = 1.0) -> Need:
+    """A need its cell measured: ``gib`` in all, ``data_gib`` of it resident data."""
+    return Need("resident", int(data_gib * GIB), int((gib - data_gib) * GIB), 2)
+
+
+def unmeasured(data_gib: float) -> Need:
+    return Need("resident", int(data_gib * GIB), None, 0)
+
+
+def gpu24(free: list[float] | None = None, **kwargs) -> DevicePool:
+    nvml = FakeNvml(free or [24.0], total_gib=24.0)
+    return DevicePool(nvml=nvml, environ={}, **kwargs)
+
+
+@pytest.mark.parametrize(("need_gib", "placed"), [(5.0, 4), (7.0, 3), (12.0, 2), (13.0, 1)])
+def test_measured_needs_pack_a_gpu_only_as_far_as_they_fit(need_gib, placed):
+    p = gpu24(per_gpu=4)
+    slots = [p.acquire(measured(need_gib)) for _ in range(5)]
+    assert sum(s is not None for s in slots) == placed
+    assert all(s is not None for s in slots[:placed])
+    if placed == 4:
+        assert p.waiting_reason() == "GPU0: all 4 slots busy"
+    else:  # none has allocated yet: all of it is reserved for starting trials
+        assert p.waiting_reason() == (
+            f"GPU0: 24.0 GiB free less {placed * need_gib:.1f} GiB reserved for starting "
+            f"trials < {need_gib:g} GiB needed"
+        )
+
+
+def test_mixed_needs_spread_then_fill_by_room():
+    p = gpu24([24.0, 24.0], per_gpu=4)
+    big = p.acquire(measured(14.0))
+    small = p.acquire(measured(6.0))
+    assert (big.gpu, small.gpu) == (0, 1)  # spread: the idle GPU first
+    assert p.acquire(measured(12.0)).gpu == 1  # GPU0 has 10 GiB left, GPU1 18
+    assert p.acquire(measured(9.0)).gpu == 0  # 10 left on GPU0, 6 on GPU1
+    assert p.acquire(measured(7.0)) is None  # 1 and 6 GiB left
+    assert p.acquire(measured(5.0)).gpu == 1
+    p.release(big)
+    assert p.acquire(measured(14.0)).gpu == 0
+
+
+def test_a_measurement_replaces_the_first_trials_conservative_reservation():
+    p = gpu24(per_gpu=2)
+    first = p.acquire(unmeasured(2.0))  # nothing measured its cell: half the GPU (12 GiB)
+    assert first is not None
+    assert p.acquire(measured(14.0)) is None
+    assert p.waiting_reason() == (
+        "GPU0: 24.0 GiB free less 12.0 GiB reserved for starting trials < 14 GiB needed"
+    )
+    p.measured(first, 6 * GIB)  # its first batch says 6 GiB
+    second = p.acquire(measured(14.0))
+    assert second is not None and second.gpu == 0
+
+
+def test_an_allocated_trial_still_counts_until_it_ends():
+    nvml = FakeNvml([24.0], total_gib=24.0)
+    p = DevicePool(nvml=nvml, environ={}, per_gpu=3)
+    first = p.acquire(measured(10.0))
+    nvml.free_gib[0] = 20.0  # it has allocated its data, not yet its activations
+    p.mark_allocated(first)
+    assert p.acquire(measured(10.0)) is not None  # 14 GiB left of the total, 20 free
+    assert p.acquire(measured(10.0)) is None  # 4 GiB left: NVML's 20 free is not all room
+    assert p.waiting_reason() == (
+        "GPU0: 4.0 GiB of 24.0 GiB left after the 20.0 GiB this study's 2 trial(s) there will "
+        "hold < 10 GiB needed"
+    )
+
+
+def test_a_trial_that_fits_the_total_but_not_the_free_memory_waits():
+    p = gpu24([3.0])
+    assert p.refusal(measured(7.0), trial="Run [modality=fused, seed 0]") is None
+    assert p.acquire(measured(7.0)) is None
+    assert p.waiting_reason() == "GPU0: 3.0 GiB free < 7 GiB needed (used by other processes)"
+
+
+def test_a_trial_that_fits_no_gpu_is_refused_with_what_to_do():
+    p = gpu24([24.0, 10.0])
+    assert p.refusal(measured(30.0, data_gib=20.0), trial="Run [modality=fused, seed 0]") == (
+        "Run [modality=fused, seed 0] needs 30.0 GiB of GPU memory (30.0 GiB: data 20.0 GiB "
+        "resident + model 10.0 GiB (measured from 2 trials)), more than the largest GPU here "
+        "has (GPU0, Fake A100: 24.0 GiB); lower train.batch_size, set "
+        "resources.data_placement: stream, or run it on a bigger GPU."
+    )
+    # not measured yet: its data and the floor (2 GiB) must fit
+    assert p.refusal(unmeasured(21.0), trial="Run [x]") is None
+    assert "Run [x] needs 25.0 GiB" in p.refusal(unmeasured(23.0), trial="Run [x]")
+    cpu = DevicePool(gpus="cpu", environ={})
+    assert cpu.refusal(measured(3000.0), trial="Run [x]") is None
+    assert cpu.acquire(measured(3000.0)).kind == "cpu"  # CPU slots: no memory packing
+
+
+def test_the_cap_bounds_what_one_trial_may_take():
+    p = gpu24(gpu_memory_cap_gb=8.0)
+    assert p.refusal(measured(9.0), trial="Run [big]") == (
+        "Run [big] needs 9.0 GiB of GPU memory (9.0 GiB: data 1.0 GiB resident + model 8.0 GiB "
+        "(measured from 2 trials)), more than resources.gpu_memory_gb allows (8.0 GiB); lower "
+        "train.batch_size, set resources.data_placement: stream, or raise "
+        "resources.gpu_memory_gb."
+    )
+    # A cell not measured yet reserves the cap (5 GiB), not a slot's share above it (8 GiB),
+    # so a measured 9 GiB run still fits beside two such first runs.
+    capped = gpu24(per_gpu=3, gpu_memory_cap_gb=5.0)
+    assert capped.acquire(unmeasured(1.0)) is not None
+    assert capped.acquire(unmeasured(1.0)) is not None
+    assert capped.acquire(measured(9.0)) is not None
