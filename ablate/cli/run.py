@@ -39,7 +39,25 @@ def _plan_table(spec, done: set[str]) -> Table:
         table.add_row(
             *[str(v) for v in config.cell.values()], str(config.seed), config.run_key, state
         )
+    if spec.adaptive_seeds is not None:
+        table.caption = _adaptive_caption(spec, done)
     return table
+
+
+def _adaptive_caption(spec, done: set[str]) -> str:
+    """What adaptive seeds may add: seeds at most, the looks, the extra runs done so far."""
+    from ablate.spec import grid_cells, reachable_trials, seed_sequence, sequential_design
+
+    design = sequential_design(spec)
+    extra = [c for c in reachable_trials(spec) if c.seed not in set(spec.seeds)]
+    later = seed_sequence(spec)[len(spec.seeds) :]
+    seeds = f"seeds {later[0]}…{later[-1]}" if later else "no extra seeds"
+    return (
+        f"adaptive seeds: at most {design.max_seeds} seeds per cell ({seeds} as needed), "
+        f"up to {len(extra)} more run(s) than listed ({len(grid_cells(spec))} cell(s)); "
+        f"{design.describe()}, decided on {spec.objective.metric}; "
+        f"{sum(c.run_key in done for c in extra)} extra run(s) complete so far"
+    )
 
 
 def _snapshot_view(snapshot) -> Group:
@@ -392,7 +410,13 @@ def status(
 ) -> None:
     """What is running, done and failed (and why), from the database."""
     from ablate.db import list_studies, make_engine
-    from ablate.scheduler.status import eta_line, memory_lines, study_eta, study_status
+    from ablate.scheduler.status import (
+        adaptive_lines,
+        eta_line,
+        memory_lines,
+        study_eta,
+        study_status,
+    )
 
     engine = make_engine(storage_url(storage), create=False)
     names = [study] if study else [s.name for s in list_studies(engine)]
@@ -409,6 +433,8 @@ def status(
             console.print("  memory measured (what the next runs of a cell are sized by):")
         for line in peaks:
             console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
+        for line in adaptive_lines(engine, name):
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
         running = [t for t in info.trials if t.state == "running"]
         if running:
             table = Table()

@@ -12,6 +12,7 @@ from ablate.db import study_scores
 from ablate.db._read import TrialCost, trial_costs
 from ablate.errors import UsageError
 from ablate.report._accounting import accounting_notes
+from ablate.report._adaptive import design_note, sequential_tests
 from ablate.report._collect import (
     StudyData,
     cell_label,
@@ -101,6 +102,9 @@ def values_of(engine: Engine, data: StudyData, split: str, metrics: tuple[str, .
 def _tests(data: StudyData, values: Values, metric: str) -> list[Paired | None]:
     """Per cell (grid order): its paired test against its baseline cell, Holm-adjusted
     across the column; None for a baseline row or a row without a baseline to compare."""
+    if data.spec.adaptive_seeds is not None:
+        by_cell = {key: found.get(metric, {}) for key, found in values.items()}
+        return holm(sequential_tests(data.spec, data.cells, by_cell))
     tests: list[Paired | None] = []
     for cell in data.cells:
         key, base = cell_key(cell), baseline_cell(data, cell)
@@ -181,6 +185,8 @@ def ablation_table(
         for cell, test in zip(data.cells, column, strict=True)
     ]
     footnotes = [*significance_notes(compared, budget), *accounting_notes(data)]
+    if compare and data.spec.adaptive_seeds is not None:
+        footnotes.insert(0, design_note(data.spec))
     if data.spec.references and split != "test":
         footnotes.append(
             f"Reported values are test-split numbers from their papers; the measured rows "
@@ -194,7 +200,14 @@ def ablation_table(
         columns=tuple(columns),
         sections=tuple(sections),
         footnotes=tuple(footnotes),
-        legend=tuple(legend(base_text, costs, budget if compare else None)),
+        legend=tuple(
+            legend(
+                base_text,
+                costs,
+                budget if compare else None,
+                sequential=data.spec.adaptive_seeds is not None,
+            )
+        ),
     )
 
 
@@ -233,14 +246,16 @@ def reference_section(
     return Section(tuple(rows), title="Reported (not measured here)")
 
 
-def legend(baseline: str | None, costs: bool, budget: Budget | None) -> list[str]:
+def legend(
+    baseline: str | None, costs: bool, budget: Budget | None, *, sequential: bool = False
+) -> list[str]:
     """How to read a table: the cells, the comparison with ``baseline`` (if any), the costs."""
     lines = [
         "Mean ± sample standard deviation (ddof=1) over seeds, in percent; n = seeds with a "
         "complete trial; the best mean of each column is in bold."
     ]
     if baseline is not None:
-        lines.extend(comparison_legend(baseline, budget))
+        lines.extend(comparison_legend(baseline, budget, sequential=sequential))
     if costs:
         lines.append(
             "Params (M): model parameters in millions; GFLOPs: forward FLOPs per sample in "

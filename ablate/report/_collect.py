@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from ablate.db import StudyRecord, TrialOutcome, get_study, trial_outcomes
 from ablate.errors import StorageError, UsageError
-from ablate.spec import StudySpec, cell_key, grid_cells, grid_trials
+from ablate.spec import StudySpec, cell_key, grid_cells, reachable_trials
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def load_study_data(engine: Engine, name: str) -> StudyData:
     )
     earlier: tuple[Run, ...] = ()
     if spec.search is None:
-        current = {config.run_key for config in grid_trials(spec)}
+        current = {config.run_key for config in reachable_trials(spec)}  # adaptive seeds too
         earlier = tuple(r for r in runs if r.final.run_key not in current)
         runs = tuple(r for r in runs if r.final.run_key in current)
         trials = [t for t in trials if t.run_key in current]

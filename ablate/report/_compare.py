@@ -87,12 +87,21 @@ def comparison_cells(test: Paired | None, is_baseline: bool, budget: Budget | No
     return cells + (_budget_cells(test, budget) if budget is not None else [])
 
 
-def comparison_legend(baseline: str, budget: Budget | None) -> list[str]:
+def comparison_legend(
+    baseline: str, budget: Budget | None, *, sequential: bool = False
+) -> list[str]:
+    """``sequential``: the study added seeds adaptively, and its † follows its design."""
+    mark = (
+        f"{MARK} marks a row that crossed its sequential boundary at one of its looks, after "
+        "Holm correction across the rows of that column (the footnote states the design)."
+        if sequential
+        else f"{MARK} marks a row whose t-test gives p < {ALPHA} after Holm correction "
+        f"across the rows of that column, with ≥ {MIN_PAIRS} paired seeds."
+    )
     lines = [
         f"Δ (pp): mean paired difference to the baseline ({baseline}) in percentage points, "
         "over the seeds both completed; p: two-sided paired t-test / exact Wilcoxon "
-        f"signed-rank test; {MARK} marks a row whose t-test gives p < {ALPHA} after Holm "
-        f"correction across the rows of that column, with ≥ {MIN_PAIRS} paired seeds."
+        f"signed-rank test; {mark}"
     ]
     if budget is not None:
         target = (

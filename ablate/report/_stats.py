@@ -59,6 +59,7 @@ class Paired:
     t_undefined: str = ""
     wilcoxon_undefined: str = ""
     sd: float | None = None  # sample std (ddof=1) of the paired differences; None below 2
+    alpha: float = ALPHA  # the level of the † (a study with adaptive seeds sets its own)
 
     @property
     def too_few(self) -> bool:
@@ -71,7 +72,7 @@ class Paired:
 
     @property
     def significant(self) -> bool:
-        return self.markable and self.p_holm is not None and self.p_holm < ALPHA
+        return self.markable and self.p_holm is not None and self.p_holm < self.alpha
 
 
 def _finite(value: float) -> float | None:

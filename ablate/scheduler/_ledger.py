@@ -44,6 +44,7 @@ class Ledger:
     usage: dict[str, str] = field(default_factory=dict)  # run key -> its usage error
     attempts: Counter[str] = field(default_factory=Counter)
     last_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell + params + seed
+    objective: dict[str, float] = field(default_factory=dict)  # complete run -> its objective
 
 
 def build_ledger(attempts: Iterable[Attempt], *, keep: set[str] | None = None) -> Ledger:
@@ -58,6 +59,8 @@ def build_ledger(attempts: Iterable[Attempt], *, keep: set[str] | None = None) -
         match attempt.state:
             case TrialState.COMPLETE:
                 ledger.complete.add(key)
+                if attempt.objective is not None:
+                    ledger.objective[key] = attempt.objective
             case TrialState.RUNNING:
                 ledger.live.add(key)
             case TrialState.PRUNED:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ablate.scheduler._adaptive import AdaptiveSeeds
 from ablate.scheduler._ledger import Ledger
 from ablate.spec import StudySpec, TrialConfig, cell_key, cell_text, resolve
 
@@ -31,12 +32,28 @@ class Planner:
         self.spec, self.planned = spec, planned
         self._epoch_seconds = dict(epoch_seconds or {})
         self._forgiven: Counter[str] = Counter()
+        self.adaptive = AdaptiveSeeds(spec) if spec.adaptive_seeds is not None else None
+        self._runs = planned  # with adaptive seeds: and the extra runs asked for so far
 
     # ----------------------------------------------------------------- counts
     @property
     def target(self) -> int:
-        """Runs the study needs: cells × seeds, or the search's trials."""
-        return len(self.planned) if self.spec.search is None else self.spec.search.n_trials
+        """Runs the study needs: cells × seeds (with the extra seeds its looks asked for at
+        the last ``runs``), or the search's trials."""
+        return len(self._runs) if self.spec.search is None else self.spec.search.n_trials
+
+    def runs(self, ledger: Ledger) -> list[TrialConfig]:
+        """A grid study's runs now: the planned ones and, with adaptive seeds, the extra ones
+        its looks ask for on the complete runs in ``ledger``."""
+        if self.adaptive is not None:
+            self._runs = self.planned + self.adaptive.extra(ledger)
+        return self._runs
+
+    @property
+    def reachable_keys(self) -> set[str]:
+        """Run keys of every run this version of the study may train."""
+        keys = {c.run_key for c in self.planned}
+        return keys | self.adaptive.reachable_keys if self.adaptive is not None else keys
 
     def forgive(self, ledger: Ledger) -> None:
         """Failures so far no longer count against the retry cap (``--retry-failed``)."""
@@ -61,7 +78,7 @@ class Planner:
         if self.spec.search is None:
             pending = [
                 c
-                for c in self.planned
+                for c in self.runs(ledger)
                 if c.run_key not in busy and not self.exhausted(c.run_key, ledger)
             ]
             return self.longest_of_first_seed(pending) if pending else None
@@ -115,7 +132,7 @@ class Planner:
         if self.spec.search is None:
             return all(
                 c.run_key in ledger.complete or self.exhausted(c.run_key, ledger)
-                for c in self.planned
+                for c in self.runs(ledger)
             )
         finished = len(ledger.complete) + len(ledger.pruned)
         given_up = sum(
@@ -127,7 +144,7 @@ class Planner:
         """The planned runs given up on (not complete, retries exhausted)."""
         return [
             c
-            for c in self.planned
+            for c in self.runs(ledger)
             if self.exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
         ]
 

@@ -108,6 +108,7 @@ class StudyRunner:
         )  # fmt: skip
         seconds = _ledger.rows.epoch_seconds_by_cell(engine, self._recorder.study_id)
         self.planner = Planner(self.spec, self.planner.planned, epoch_seconds=seconds)
+        self.planner.runs(self._read_ledger())  # the extra seeds asked for so far count
         self._trials = Trials(
             self.spec, spec_path=self._spec_path, options=self.options, pool=self.pool,
             workers=self._workers, recorder=self._recorder, planner=self.planner,
@@ -119,7 +120,7 @@ class StudyRunner:
         if self._new_study:
             return False
         study_id = get_study(engine, self.spec.name).id
-        keep = {c.run_key for c in self.planner.planned} if self.spec.search is None else None
+        keep = self.planner.reachable_keys if self.spec.search is None else None
         ledger = _ledger.read_ledger(engine, study_id, keep=keep)
         if self.options.retry_failed:
             self.planner.forgive(ledger)
@@ -138,7 +139,7 @@ class StudyRunner:
     def _read_ledger(self) -> _ledger.Ledger:
         """The runs of this version of the study (for a grid study, the planned runs; a run
         of an earlier version neither counts nor blocks)."""
-        keep = {c.run_key for c in self.planner.planned} if self.spec.search is None else None
+        keep = self.planner.reachable_keys if self.spec.search is None else None
         return _ledger.read_ledger(self.recorder.engine, self.recorder.study_id, keep=keep)
 
     # ------------------------------------------------------------------- loop

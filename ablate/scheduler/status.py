@@ -16,13 +16,14 @@ from ablate.db import (
     stored_study,
     study_status,
 )
-from ablate.db.ledger import epoch_seconds_by_cell
+from ablate.db.ledger import epoch_seconds_by_cell, study_attempts
 from ablate.scheduler._estimate import StudyEstimate, estimate_study, eta_line
 from ablate.spec import cell_text, grid_trials
 
 __all__ = [
     "StudyStatus",
     "TrialStatus",
+    "adaptive_lines",
     "eta_line",
     "memory_lines",
     "stored_study",
@@ -65,3 +66,34 @@ def _peak_line(peak: PeakMemory) -> str:
         f"{cell_text(json.loads(peak.cell_key))}, batch {peak.batch_size}: peak "
         f"{peak.max_bytes / gib:.2f} GiB on {where}{path} (max of {trials}{spread})"
     )
+
+
+def adaptive_lines(engine: Engine, name: str) -> list[str]:
+    """A study with adaptive seeds: its extra runs so far, at most how many more, and each
+    comparison's state at its looks ([] for any other study)."""
+    stored = stored_study(engine, name)
+    if stored is None or stored[0] is None or stored[0].adaptive_seeds is None:
+        return []
+    # here, not at the top: the ledger module imports optuna, which `ablate status` skips
+    from ablate.scheduler._ledger import build_ledger
+    from ablate.scheduler._planner import Planner
+
+    spec = stored[0]
+    planner = Planner(spec, grid_trials(spec))
+    assert planner.adaptive is not None
+    ledger = build_ledger(
+        study_attempts(engine, get_study(engine, name).id), keep=planner.reachable_keys
+    )
+    declared = set(spec.seeds)
+    extra = [c for c in planner.runs(ledger) if c.seed not in declared]
+    done = sum(1 for c in extra if c.run_key in ledger.complete)
+    most = planner.adaptive.most_runs() - len(planner.planned)
+    comparisons = planner.adaptive.comparisons(
+        ledger, given_up=lambda key: planner.exhausted(key, ledger)
+    )
+    head = (
+        f"adaptive seeds: {len(extra)} extra run(s) beyond the {len(declared)} declared "
+        f"seeds so far ({done} complete), of at most {most}; "
+        f"{planner.adaptive.design.describe()}, on {spec.objective.metric}"
+    )
+    return [head, *(c.text for c in comparisons)]

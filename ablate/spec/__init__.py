@@ -1,5 +1,6 @@
 """The typed, validated study: YAML in, frozen pydantic models out (no torch here)."""
 
+from ablate.spec._adaptive import AdaptiveSeedsSpec, seed_sequence, sequential_design
 from ablate.spec._catalog import MODALITIES
 from ablate.spec._change import StudyChange, compare_study
 from ablate.spec._code import code_refs, plugin_refs, task_ref, with_code
@@ -10,10 +11,12 @@ from ablate.spec._names import ComponentError, Problem
 from ablate.spec._resolve import (
     TrialConfig,
     backbones_reached,
+    baseline_of,
     cell_key,
     cell_text,
     grid_cells,
     grid_trials,
+    reachable_trials,
     resolve,
 )
 from ablate.spec._study import (
@@ -29,6 +32,7 @@ from ablate.spec._train import TrainSpec
 
 __all__ = [
     "MODALITIES",
+    "AdaptiveSeedsSpec",
     "ComponentError",
     "DataSpec",
     "ImageBranchSpec",
@@ -47,6 +51,7 @@ __all__ = [
     "TrialConfig",
     "VisitBranchSpec",
     "backbones_reached",
+    "baseline_of",
     "cell_key",
     "cell_text",
     "code_refs",
@@ -58,7 +63,10 @@ __all__ = [
     "locate",
     "parse_study",
     "plugin_refs",
+    "reachable_trials",
     "resolve",
+    "seed_sequence",
+    "sequential_design",
     "study_lines",
     "task_ref",
     "with_code",

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ablate.spec._resolve import grid_trials
+from ablate.spec._resolve import grid_trials, reachable_trials
 from ablate.spec._study import StudySpec
 
 # The parts of a study that decide what its runs compute, and which runs there are.
 RUN_SECTIONS = (
     "data", "model", "loss", "train", "objective", "grid", "seeds", "search", "plugins", "task",
-    "code",
+    "code", "adaptive_seeds",
 )  # fmt: skip
 
 
@@ -150,6 +150,7 @@ def compare_study(old: StudySpec | None, new: StudySpec, finished: set[str]) -> 
             new.name, settings, len(finished) - left_out, left_out, None, search_changed=changed
         )
     plan = {config.run_key for config in grid_trials(new)}
+    belong = {config.run_key for config in reachable_trials(new)}  # adaptive seeds' runs too
     return StudyChange(
-        new.name, settings, len(finished & plan), len(finished - plan), len(plan - finished)
+        new.name, settings, len(finished & belong), len(finished - belong), len(plan - finished)
     )

@@ -9,6 +9,7 @@ from typing import Any, get_origin
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ablate.spec._adaptive import AdaptiveProblem, check_adaptive, seed_sequence
 from ablate.spec._base import Frozen
 from ablate.spec._data import DataSpec
 from ablate.spec._model import LossSpec, ModelSpec
@@ -170,6 +171,20 @@ def grid_trials(spec: StudySpec) -> list[TrialConfig]:
     return [resolve(spec, seed=s, cell=c) for s in spec.seeds for c in grid_cells(spec)]
 
 
+def reachable_trials(spec: StudySpec) -> list[TrialConfig]:
+    """Every run the study may train, seed-major: ``grid_trials``, and with adaptive_seeds
+    each extra seed up to max_seeds (which of them train, the looks decide)."""
+    if spec.adaptive_seeds is None:
+        return grid_trials(spec)
+    cells = grid_cells(spec)
+    return [resolve(spec, seed=s, cell=c) for s in seed_sequence(spec) for c in cells]
+
+
+def baseline_of(spec: StudySpec, cell: dict[str, Scalar]) -> dict[str, Scalar] | None:
+    """The cell a row is compared with: itself with the baseline's factor values."""
+    return None if spec.baseline is None else {**cell, **spec.baseline}
+
+
 def check_semantics(spec: StudySpec) -> None:
     """Checks that need the whole study: grid paths and values, baseline, search params."""
     for path, values in spec.grid.items():
@@ -199,6 +214,10 @@ def check_semantics(spec: StudySpec) -> None:
                     ("baseline", path),
                     f"baseline value {value!r} for '{path}' is not in the grid {spec.grid[path]}",
                 )
+    try:
+        check_adaptive(spec)
+    except AdaptiveProblem as exc:
+        raise SpecPathError(exc.loc, exc.message) from None
     if spec.search is not None:
         for path in spec.search.params:
             check_path(path, ("search", "params", path))

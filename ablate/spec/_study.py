@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
+from ablate.spec._adaptive import AdaptiveSeedsSpec
 from ablate.spec._base import Frozen
 from ablate.spec._catalog import OBJECTIVE_METRICS
 from ablate.spec._data import DataSpec
@@ -133,6 +134,11 @@ class StudySpec(Frozen):
     grid: dict[str, list[Scalar]] = Field(default_factory=dict)
     seeds: list[Seed] = Field(default_factory=lambda: [0])
     baseline: dict[str, Scalar] | None = None
+    adaptive_seeds: AdaptiveSeedsSpec | None = Field(
+        None,
+        description="add seeds to comparisons with the baseline that the declared seeds leave "
+        "undecided, up to max_seeds (a group-sequential design on the validation objective)",
+    )
     references: list[Reference] = Field(default_factory=list)
     search: SearchSpec | None = None
     objective: ObjectiveSpec = ObjectiveSpec()
