@@ -32,6 +32,7 @@ def _shrunk(name: str, folder: Path) -> Path:
         spec["search"]["n_trials"] = 3
         spec["search"]["pruner"]["warmup_epochs"] = 0
         spec["search"]["pruner"]["startup_trials"] = 1
+        spec["search"]["confirm"]["top_k"] = 1  # the best trial and the baseline, at 1 seed
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -46,7 +47,7 @@ def test_user_study_runs_shrunk(name: str, workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     con = sqlite3.connect(workdir / "db" / "ablate.sqlite")
     states = dict(con.execute("select state, count(*) from ablate_trial group by state"))
-    expected = {"modality": 3, "loss_variants": 4, "loss_weights": 3, "fusion": 10}[name]
+    expected = {"modality": 3, "loss_variants": 4, "loss_weights": 3 + 2, "fusion": 10}[name]
     assert states.get("complete", 0) + states.get("pruned", 0) == expected, states
     assert states.get("failed", 0) == 0
     params, flops = con.execute(

@@ -168,14 +168,20 @@ def _study_tables(
     if per_class:
         return [report.per_class_table(engine, study, split=split)]
     if _is_search(engine, study):
-        if seed_budget or target_delta is not None:
+        confirmed = report.confirm_table(
+            engine, study, split=split, metrics=metrics, seed_budget=seed_budget,
+            target_delta=target_delta,
+        )  # fmt: skip
+        if confirmed is None and (seed_budget or target_delta is not None):
             raise UsageError(
-                f"Study '{study}' is a search study: --seed-budget and --target-delta apply "
-                "to the paired comparisons of grid studies."
+                f"Study '{study}' is a search study without a finished confirmation: "
+                "--seed-budget and --target-delta apply to paired comparisons (grid studies, "
+                "or a search's search.confirm once its trials have finished)."
             )
         tables = [report.search_table(engine, study, split=split, metrics=metrics, top=top)]
         importance = report.importance_table(engine, study)
-        return tables + ([importance] if importance.sections[0].rows else [])
+        tables += [importance] if importance.sections[0].rows else []
+        return ([confirmed] if confirmed is not None else []) + tables
     return [
         report.ablation_table(
             engine, study, split=split, metrics=metrics, seed_budget=seed_budget,

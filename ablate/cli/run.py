@@ -60,11 +60,56 @@ def _adaptive_caption(spec, done: set[str]) -> str:
     )
 
 
+def _done_text(progress) -> str:
+    """'12/12 complete', or for a search with confirmation 'search 6/6, confirm 4/9'."""
+    from ablate.scheduler._progress import phases_text
+
+    if progress.phases:
+        return phases_text(progress.phases)
+    return f"{progress.complete}/{progress.total} complete"
+
+
+def _print_confirmation(url: str, spec: StudySpec) -> None:
+    """What a search's confirmation will train (or trains now): the rule before the search
+    is done, then the chosen configurations and every confirmation run with its state."""
+    from ablate.scheduler._progress import phases_text
+    from ablate.scheduler.status import confirm_plan
+    from ablate.spec import cell_text
+
+    plan = confirm_plan(_stored_engine(url), spec)
+    if plan is None or spec.search is None or spec.search.confirm is None:
+        return
+    seeds = ", ".join(str(s) for s in spec.seeds)
+    base = cell_text(dict(spec.baseline or {}))
+    if not plan.runs:
+        console.print(
+            f"Confirmation ({phases_text(plan.phases)}): when the {spec.search.n_trials} "
+            f"trials have finished, the top {spec.search.confirm.top_k} by "
+            f"{spec.objective.metric} and the baseline ({base}) train at seeds {seeds}: "
+            f"about {plan.phases[1][2]} runs.",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+        return
+    picked = "; ".join(f"trial {t.number} ({cell_text(t.values)})" for t in plan.chosen)
+    table = Table(
+        title=f"confirmation ({phases_text(plan.phases)}): chosen by {spec.objective.metric} "
+        f"from {picked}; baseline {base}",
+        title_justify="left",
+    )
+    for column in ("configuration", "seed", "run key", "state"):
+        table.add_column(column)
+    for config in plan.runs:
+        state = "complete" if config.run_key in plan.complete else "to run"
+        values = cell_text({**config.cell, **config.params})
+        table.add_row(values, str(config.seed), config.run_key, state)
+    console.print(table)
+
+
 def _snapshot_view(snapshot) -> Group:
     table = Table(
         expand=False,
         title_justify="left",
-        title=f"{snapshot.study}: {snapshot.complete}/{snapshot.total} complete, "
+        title=f"{snapshot.study}: {_done_text(snapshot)}, "
         f"{snapshot.running} running, {snapshot.failed} failed, "
         f"{snapshot.pruned} pruned",
     )
@@ -162,6 +207,7 @@ def run(
         _check_reachable(spec, study_file, text)
         done, change = _stored_state(url, spec)
         console.print(_plan_table(spec, done))
+        _print_confirmation(url, spec)
         if spec.search is None:
             slots = _dry_run_slots(gpus, per_gpu=per_gpu, cpu_slots=cpu_slots)
             _print_estimate(spec, done, _stored_epoch_seconds(url, spec), slots=slots)
@@ -251,12 +297,12 @@ def _run(
             signal.signal(signal.SIGINT, signal.SIG_IGN)
     if summary.already_complete:
         console.print(
-            f"Study '{spec.name}' is complete: {summary.complete}/{summary.total} runs "
-            f"done; nothing to train. See 'ablate table --study {spec.name}'."
+            f"Study '{spec.name}' is complete: {_done_text(summary).removesuffix(' complete')}"
+            f" runs done; nothing to train. See 'ablate table --study {spec.name}'."
         )
         return
     console.print(
-        f"{spec.name}: {summary.complete}/{summary.total} complete, {summary.failed} "
+        f"{spec.name}: {_done_text(summary)}, {summary.failed} "
         f"failed attempts, {summary.pruned} pruned; trained {summary.trained} trial(s) now."
     )
     for item in summary.gave_up:
@@ -415,6 +461,7 @@ def status(
         eta_line,
         memory_lines,
         study_eta,
+        study_phases,
         study_status,
     )
 
@@ -435,6 +482,8 @@ def status(
             console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
         for line in adaptive_lines(engine, name):
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+        if info.kind == "search" and (phases := study_phases(engine, name)):
+            console.print(f"  {phases}", highlight=False, markup=False)
         running = [t for t in info.trials if t.state == "running"]
         if running:
             table = Table()
@@ -443,7 +492,7 @@ def status(
             for t in running:
                 table.add_row(
                     str(t.number),
-                    _cell(t.cell),
+                    _phase(t) + _cell(t.cell),
                     str(t.seed),
                     f"{t.epoch}/{t.epochs}",
                     f"{t.host} {t.device}",
@@ -457,12 +506,16 @@ def status(
                 continue
             why = t.error.strip().splitlines()[0] if t.error.strip() else "no reason recorded"
             console.print(
-                f"  trial {t.number} [{_cell(t.cell)}, seed {t.seed}] {t.state} (attempt "
-                f"{t.attempt}, epoch {t.epoch}/{t.epochs}): {why}  log: {t.log_path}",
+                f"  trial {t.number} [{_phase(t)}{_cell(t.cell)}, seed {t.seed}] {t.state} "
+                f"(attempt {t.attempt}, epoch {t.epoch}/{t.epochs}): {why}  log: {t.log_path}",
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
             )
+
+
+def _phase(trial) -> str:
+    return f"{trial.phase}: " if trial.phase else ""
 
 
 def _cell(cell: dict) -> str:

@@ -146,6 +146,7 @@ class TrialOutcome:
     host: str
     git_commit: str
     device: str
+    phase: str = ""  # '' for the study's own runs, 'confirm' for a search's confirmation
 
 
 def trial_outcomes(engine: Engine, name: str) -> list[TrialOutcome]:
@@ -154,7 +155,7 @@ def trial_outcomes(engine: Engine, name: str) -> list[TrialOutcome]:
     columns = (
         t.id, t.number, t.run_key, t.cell_key, t.seed, t.state, t.attempt, t.params,
         t.objective, t.best_epoch, t.error, t.started_at, t.finished_at, t.host,
-        t.git_commit, t.device,
+        t.git_commit, t.device, t.phase,
     )  # fmt: skip
     with Session(engine) as session:
         study = study_row(session, name)

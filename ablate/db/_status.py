@@ -31,6 +31,7 @@ class TrialStatus:
     heartbeat_age_s: float
     error: str
     log_path: str
+    phase: str = ""  # 'confirm' for a search's confirmation run
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def study_status(engine: Engine, name: str) -> StudyStatus:
                 heartbeat_age_s=(now - row.heartbeat_at).total_seconds(),
                 error=row.error,
                 log_path=row.log_path,
+                phase=row.phase or "",
             )
             for row, epoch in rows
         )

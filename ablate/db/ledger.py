@@ -38,6 +38,7 @@ class Attempt:
     heartbeat_at: datetime
     optuna_trial_id: int | None
     objective: float | None
+    phase: str = ""  # '' for the study's own runs, 'confirm' for a search's confirmation
 
 
 def study_attempts(engine: Engine, study_id: int) -> list[Attempt]:
@@ -45,7 +46,7 @@ def study_attempts(engine: Engine, study_id: int) -> list[Attempt]:
     t = TrialRow
     columns = (
         t.id, t.run_key, t.state, t.error_kind, t.error, t.cell, t.params, t.seed, t.number,
-        t.host, t.pid, t.heartbeat_at, t.optuna_trial_id, t.objective,
+        t.host, t.pid, t.heartbeat_at, t.optuna_trial_id, t.objective, t.phase,
     )  # fmt: skip
     with session_scope(engine) as session:
         rows = session.execute(select(*columns).where(t.study_id == study_id).order_by(t.id))
@@ -68,6 +69,7 @@ def _attempt(row: Any) -> Attempt:
         heartbeat_at=row["heartbeat_at"],
         optuna_trial_id=row["optuna_trial_id"],
         objective=row["objective"],
+        phase=row["phase"] or "",
     )
 
 

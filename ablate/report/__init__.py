@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ablate._lazy import lazy_exports
 from ablate.report._ablation import DEFAULT_METRICS, SPLITS, ablation_table, check_split
+from ablate.report._confirm import confirm_table
 from ablate.report._cross import BaselineChoice, StudyPart, cross_study_table, parse_baseline
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import METRICS
@@ -89,6 +90,7 @@ __all__ = [
     "TableFile",
     "ablation_table",
     "check_split",
+    "confirm_table",
     "cross_study_table",
     "export_study",
     "file_table",

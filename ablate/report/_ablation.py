@@ -150,8 +150,27 @@ def ablation_table(
     minimum detectable difference and the seeds that ``target_delta`` (pp; default: the
     row's observed |Δ|) would need."""
     check_choices(split, metrics)
+    check_budget(seed_budget, target_delta)
+    return data_table(
+        engine, load_study_data(engine, study), split=split, metrics=metrics, costs=costs,
+        seed_budget=seed_budget, target_delta=target_delta,
+    )  # fmt: skip
+
+
+def data_table(
+    engine: Engine,
+    data: StudyData,
+    *,
+    split: str,
+    metrics: tuple[str, ...],
+    costs: bool = False,
+    seed_budget: bool = False,
+    target_delta: float | None = None,
+) -> Table:
+    """``ablation_table`` of study data already read (or a view of it: a search's
+    confirmation runs, one row per confirmed configuration)."""
     budget = check_budget(seed_budget, target_delta)
-    data = load_study_data(engine, study)
+    study = data.record.name
     values = values_of(engine, data, split, metrics)
     compare = data.spec.baseline is not None
     tests = {m: _tests(data, values, m) for m in metrics} if compare else {}

@@ -47,13 +47,15 @@ class StudyData:
     record: StudyRecord
     spec: StudySpec
     cells: tuple[dict[str, Any], ...]  # grid order, then cells found only in the database
-    runs: tuple[Run, ...]  # of the current version only
-    trials: tuple[TrialOutcome, ...]  # attempts of those runs
+    runs: tuple[Run, ...]  # of the current version only (a search: its own trials)
+    trials: tuple[TrialOutcome, ...]  # attempts of those runs (and of ``confirm``)
     earlier: tuple[Run, ...] = ()  # runs of earlier versions of a grid study, not shown
+    confirm: tuple[Run, ...] = ()  # a search's confirmation runs (phase 'confirm')
+    row_factors: tuple[str, ...] | None = None  # what a row is told by (default: the grid)
 
     @property
     def factors(self) -> tuple[str, ...]:
-        return tuple(self.spec.grid)
+        return self.row_factors if self.row_factors is not None else tuple(self.spec.grid)
 
     def complete(self) -> dict[str, dict[int, TrialOutcome]]:
         """cell_key → seed → the complete trial of that run."""
@@ -90,6 +92,8 @@ def load_study_data(engine: Engine, name: str) -> StudyData:
         for group in attempts.values()
     )
     earlier: tuple[Run, ...] = ()
+    confirm = tuple(r for r in runs if r.final.phase)
+    runs = tuple(r for r in runs if not r.final.phase)
     if spec.search is None:
         current = {config.run_key for config in reachable_trials(spec)}  # adaptive seeds too
         earlier = tuple(r for r in runs if r.final.run_key not in current)
@@ -101,7 +105,7 @@ def load_study_data(engine: Engine, name: str) -> StudyData:
         if run.cell_key not in known:
             known.add(run.cell_key)
             cells.append(json.loads(run.cell_key))
-    return StudyData(record, spec, tuple(cells), runs, tuple(trials), earlier)
+    return StudyData(record, spec, tuple(cells), runs, tuple(trials), earlier, confirm)
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,23 @@ def param_importances(engine: Engine, study: str) -> dict[str, float]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     stored = _stored_study(engine, study)
     source = stored if stored is not None else _rebuilt_study(data)
+    names = _sampled_names(source)
+    if not names:
+        return {}
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-    values = optuna.importance.get_param_importances(source, evaluator=evaluator)
+    values = optuna.importance.get_param_importances(source, evaluator=evaluator, params=names)
     return {name: float(v) for name, v in values.items()}
+
+
+def _sampled_names(source: Any) -> list[str]:
+    """The parameters every complete sampled trial has. A search's confirmation runs are
+    Optuna trials without parameters (user attributes only), which Optuna's own default, the
+    intersection over all trials, would reduce to nothing."""
+    from optuna.trial import TrialState
+
+    complete = source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    sets = [set(trial.params) for trial in complete if trial.params]
+    return sorted(set.intersection(*sets)) if sets else []
 
 
 def importance_table(engine: Engine, study: str) -> Table:

@@ -10,7 +10,14 @@ from sqlalchemy import Engine
 from ablate.db import study_scores
 from ablate.report._ablation import DEFAULT_METRICS, check_choices
 from ablate.report._accounting import accounting_notes
-from ablate.report._collect import best_trials, format_value, load_study_data, short_names
+from ablate.report._collect import (
+    StudyData,
+    best_trials,
+    format_value,
+    load_study_data,
+    short_names,
+)
+from ablate.report._confirm import search_finished
 from ablate.report._model import Cell, Column, Section, Table
 from ablate.report._numbers import DASH, METRIC_TITLES, pct
 
@@ -70,8 +77,22 @@ def search_table(
         legend=(
             f"Trials by state: {states or 'none'}. Chosen by {objective} on the validation "
             f"split; {split}-split metrics shown for the chosen trials.",
+            *_confirm_note(data),
         ),
     )
+
+
+def _confirm_note(data: StudyData) -> list[str]:
+    """What the confirmation will do, while the search has not finished its trials."""
+    search = data.spec.search
+    if search is None or search.confirm is None or search_finished(data):
+        return []
+    finished = sum(r.state in ("complete", "pruned") for r in data.runs)
+    return [
+        f"Confirmation: when the search's {search.n_trials} trials have finished ({finished} "
+        f"so far), its top {search.confirm.top_k} and the baseline are trained at every seed, "
+        "and this command shows them with the paired tests."
+    ]
 
 
 def _param_cell(value: Any) -> Cell:

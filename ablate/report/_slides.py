@@ -11,6 +11,7 @@ from ablate.db import get_study
 from ablate.errors import UsageError
 from ablate.report._ablation import ablation_table
 from ablate.report._collect import load_study_data
+from ablate.report._confirm import confirm_table
 from ablate.report._cross import BaselineChoice, StudyPart, cross_study_table
 from ablate.report._model import Table
 from ablate.report._per_class import per_class_table
@@ -43,6 +44,8 @@ def study_slides(engine: Engine, study: str, out_dir: Path, *, split: str = "tes
     data = load_study_data(engine, study)
     if data.spec.kind == "search":
         tables = [("best trials", search_table(engine, study, split=split))]
+        if (confirmed := confirm_table(engine, study, split=split)) is not None:
+            tables.insert(0, ("confirmed over seeds", confirmed))
     else:
         tables = [("results", ablation_table(engine, study, split=split, costs=True))]
     tables.append((f"per-class accuracy ({split})", per_class_table(engine, study, split=split)))

@@ -24,7 +24,7 @@ from ablate._files import pid_alive
 from ablate.db import ErrorKind, TrialState, writer
 from ablate.db import ledger as rows
 from ablate.db.ledger import Attempt
-from ablate.spec import cell_text
+from ablate.spec import Scored, cell_text
 
 INTERRUPTED_MESSAGE = (
     "interrupted: its scheduler ({host}, pid {pid}) stopped without finishing it "
@@ -45,6 +45,9 @@ class Ledger:
     attempts: Counter[str] = field(default_factory=Counter)
     last_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell + params + seed
     objective: dict[str, float] = field(default_factory=dict)  # complete run -> its objective
+    # a search's confirmation runs (phase 'confirm'), apart from its own trials
+    confirm: set[str] = field(default_factory=set)
+    scores: dict[str, Scored] = field(default_factory=dict)  # complete search trials
 
 
 def build_ledger(attempts: Iterable[Attempt], *, keep: set[str] | None = None) -> Ledger:
@@ -55,12 +58,18 @@ def build_ledger(attempts: Iterable[Attempt], *, keep: set[str] | None = None) -
         if keep is not None and key not in keep:
             continue
         ledger.attempts[key] += 1
-        ledger.last_params[key] = {**attempt.cell, **attempt.params, "seed": attempt.seed}
+        if attempt.phase:
+            ledger.confirm.add(key)
+        else:
+            ledger.last_params[key] = {**attempt.cell, **attempt.params, "seed": attempt.seed}
         match attempt.state:
             case TrialState.COMPLETE:
                 ledger.complete.add(key)
                 if attempt.objective is not None:
                     ledger.objective[key] = attempt.objective
+                if not attempt.phase and attempt.objective is not None:
+                    values = {**attempt.cell, **attempt.params}
+                    ledger.scores[key] = Scored(attempt.number, attempt.objective, values)
             case TrialState.RUNNING:
                 ledger.live.add(key)
             case TrialState.PRUNED:

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ablate.scheduler._adaptive import AdaptiveSeeds
+from ablate.scheduler._confirm import Confirmation
 from ablate.scheduler._ledger import Ledger
 from ablate.spec import StudySpec, TrialConfig, cell_key, cell_text, resolve
 
@@ -34,6 +35,7 @@ class Planner:
         self._forgiven: Counter[str] = Counter()
         self.adaptive = AdaptiveSeeds(spec) if spec.adaptive_seeds is not None else None
         self._runs = planned  # with adaptive seeds: and the extra runs asked for so far
+        self.confirmation = Confirmation(spec)
 
     # ----------------------------------------------------------------- counts
     @property
@@ -54,6 +56,29 @@ class Planner:
         """Run keys of every run this version of the study may train."""
         keys = {c.run_key for c in self.planned}
         return keys | self.adaptive.reachable_keys if self.adaptive is not None else keys
+
+    def total(self, ledger: Ledger) -> int:
+        """``target`` and, for a search with confirmation, its confirmation runs."""
+        if not self.confirmation.wanted:
+            return self.target
+        return self.target + self._confirm_count(ledger)
+
+    def phases(self, ledger: Ledger) -> tuple[tuple[str, int, int], ...]:
+        """(phase, finished, total) of a search with confirmation: ('search', 60, 60),
+        ('confirm', 4, 9); () for any other study."""
+        if not self.confirmation.wanted:
+            return ()
+        runs = self.confirm_runs(ledger)
+        confirmed = sum(c.run_key in ledger.complete for c in runs)
+        return (
+            ("search", self._search_finished(ledger), self.target),
+            ("confirm", confirmed, self._confirm_count(ledger)),
+        )
+
+    def _confirm_count(self, ledger: Ledger) -> int:
+        live = self.confirmation.search_keys(ledger, ledger.live)
+        chosen = self.search_done(ledger) and not live
+        return len(self.confirm_runs(ledger)) if chosen else self.confirmation.expected()
 
     def forgive(self, ledger: Ledger) -> None:
         """Failures so far no longer count against the retry cap (``--retry-failed``)."""
@@ -82,14 +107,51 @@ class Planner:
                 if c.run_key not in busy and not self.exhausted(c.run_key, ledger)
             ]
             return self.longest_of_first_seed(pending) if pending else None
+        if self.search_done(ledger):
+            return self._next_confirmation(ledger, running, busy)
         for run_key, values in ledger.last_params.items():  # retries of searched runs first
             if run_key in busy or self.exhausted(run_key, ledger):
                 continue
             return self._searched(values)
-        finished = len(ledger.complete) + len(ledger.pruned)
-        if finished + len(ledger.live | running) >= self.spec.search.n_trials:
+        live = self.confirmation.search_keys(ledger, ledger.live | running)
+        if self._search_finished(ledger) + len(live) >= self.spec.search.n_trials:
             return None
         return Sample()
+
+    # ----------------------------------------------------------- confirmation
+    def _search_finished(self, ledger: Ledger) -> int:
+        return len(self.confirmation.search_keys(ledger, ledger.complete | ledger.pruned))
+
+    def search_done(self, ledger: Ledger) -> bool:
+        """A search has finished its trials (or given up on as many as it asked for)."""
+        assert self.spec.search is not None
+        n_trials = self.spec.search.n_trials
+        given_up = sum(
+            1 for k in ledger.last_params if self.exhausted(k, ledger) and k not in ledger.complete
+        )
+        return self._search_finished(ledger) >= n_trials or given_up >= n_trials
+
+    def confirm_runs(self, ledger: Ledger) -> list[TrialConfig]:
+        """A finished search's confirmation runs; [] while the search (or a trial of it that
+        another machine still runs: it may be among the best) is not done, or without
+        ``search.confirm``."""
+        if not self.confirmation.wanted or not self.search_done(ledger):
+            return []
+        if self.confirmation.search_keys(ledger, ledger.live):
+            return []
+        return self.confirmation.runs(ledger)
+
+    def _next_confirmation(
+        self, ledger: Ledger, running: set[str], busy: set[str]
+    ) -> TrialConfig | None:
+        if self.confirmation.search_keys(ledger, running):
+            return None  # the choice waits for the search's last trials
+        pending = [
+            c
+            for c in self.confirm_runs(ledger)
+            if c.run_key not in busy and not self.exhausted(c.run_key, ledger)
+        ]
+        return self.longest_of_first_seed(pending) if pending else None
 
     def _searched(self, values: dict) -> TrialConfig:
         assert self.spec.search is not None
@@ -134,17 +196,23 @@ class Planner:
                 c.run_key in ledger.complete or self.exhausted(c.run_key, ledger)
                 for c in self.runs(ledger)
             )
-        finished = len(ledger.complete) + len(ledger.pruned)
-        given_up = sum(
-            1 for k in ledger.last_params if self.exhausted(k, ledger) and k not in ledger.complete
+        if not self.search_done(ledger):
+            return False
+        if not self.confirmation.wanted:
+            return True
+        if self.confirmation.search_keys(ledger, ledger.live):
+            return False  # a late search trial may change the choice: confirm after it
+        return all(
+            c.run_key in ledger.complete or self.exhausted(c.run_key, ledger)
+            for c in self.confirm_runs(ledger)
         )
-        return finished >= self.spec.search.n_trials or given_up >= self.spec.search.n_trials
 
     def gave_up(self, ledger: Ledger) -> list[TrialConfig]:
-        """The planned runs given up on (not complete, retries exhausted)."""
+        """The planned (or confirmation) runs given up on (not complete, retries exhausted)."""
+        runs = self.runs(ledger) if self.spec.search is None else self.confirm_runs(ledger)
         return [
             c
-            for c in self.runs(ledger)
+            for c in runs
             if self.exhausted(c.run_key, ledger) and c.run_key not in ledger.complete
         ]
 

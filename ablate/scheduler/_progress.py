@@ -33,6 +33,8 @@ class Snapshot:
     slots: tuple[SlotView, ...] = ()
     message: str = ""
     events: tuple[str, ...] = field(default_factory=tuple)  # things worth a line of their own
+    # a search with confirmation: ('search', finished, n_trials), ('confirm', complete, total)
+    phases: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class RunSummary:
     already_complete: bool
     gave_up: tuple[str, ...] = ()
     stopped: bool = False
+    phases: tuple[tuple[str, int, int], ...] = ()  # as in Snapshot
+
+
+def phases_text(phases: tuple[tuple[str, int, int], ...]) -> str:
+    """'search 60/60, confirm 4/9' ('' for a study without phases)."""
+    return ", ".join(f"{name} {done}/{total}" for name, done, total in phases)
 
 
 def snapshot(
@@ -56,6 +64,7 @@ def snapshot(
     *,
     message: str = "",
     events: tuple[str, ...] = (),
+    phases: tuple[tuple[str, int, int], ...] = (),
 ) -> Snapshot:
     """What the live view shows now (``ledger``: the study's runs; ``active``: its trials
     running here)."""
@@ -63,7 +72,8 @@ def snapshot(
         SlotView(
             slot=a.slot.label,
             trial=a.number,
-            cell=cell_text({**a.config.cell, **a.config.params}),
+            cell=(f"{a.config.phase}: " if a.config.phase else "")
+            + cell_text({**a.config.cell, **a.config.params}),
             seed=a.config.seed,
             epoch=a.epoch,
             epochs=a.epochs,
@@ -82,4 +92,5 @@ def snapshot(
         slots=slots,
         message=message,
         events=events,
+        phases=phases,
     )

@@ -86,9 +86,13 @@ class Recorder:
 
         A grid run's cell and seed are user attributes, not Optuna parameters: Optuna fixes a
         categorical parameter's choices for good, so a study could never grow by a seed or a
-        grid value. A retried searched run repeats its sampled parameters exactly."""
-        if spec.search is None:
+        grid value. A search's confirmation run is one too (with its searched values and
+        phase): it never enters the sampler's or fANOVA's view of the search space. A
+        retried searched run repeats its sampled parameters exactly."""
+        if spec.search is None or planned.phase:
             attrs = {"cell": planned.cell, "seed": planned.seed, "run_key": planned.run_key}
+            if planned.phase:
+                attrs.update(phase=planned.phase, params=planned.params)
             return fixed_trial(self.study, {}, {}, user_attrs=attrs)
         params = {**planned.cell, "seed": planned.seed, **planned.params}
         distributions = all_distributions(spec)

@@ -246,8 +246,8 @@ class StudyRunner:
         self._events.clear()  # the list is shared with the trials: empty it in place
         active = self._trials.active.values() if self._trials is not None else ()
         self._on_update(
-            snapshot(self.spec.name, self.planner.target, ledger, active,
-                     message=self._message, events=events)
+            snapshot(self.spec.name, self.planner.total(ledger), ledger, active,
+                     message=self._message, events=events, phases=self.planner.phases(ledger))
         )  # fmt: skip
 
     def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
@@ -264,7 +264,7 @@ class StudyRunner:
         gave_up = self.planner.gave_up(ledger)
         return RunSummary(
             study=self.spec.name,
-            total=self.planner.target,
+            total=self.planner.total(ledger),
             complete=len(ledger.complete),
             failed=sum(ledger.failures.values()),
             pruned=len(ledger.pruned),
@@ -272,6 +272,7 @@ class StudyRunner:
             already_complete=already_complete,
             gave_up=tuple(self.planner.gave_up_text(c, ledger) for c in gave_up),
             stopped=self._trials is not None and self._trials.stopping > 0,
+            phases=self.planner.phases(ledger),
         )
 
 

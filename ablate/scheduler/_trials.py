@@ -98,7 +98,7 @@ class Trials:
         attempt = ledger.attempts[picked.run_key] + 1
         row_id = self.recorder.claim(
             run_key=picked.run_key, cell_key=cell_key(picked.cell), cell=picked.cell,
-            params=picked.params, seed=picked.seed, attempt=attempt,
+            params=picked.params, seed=picked.seed, attempt=attempt, phase=picked.phase,
             config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
             versions=package_versions(), batch_size=config.train.batch_size,
         )  # fmt: skip
@@ -126,7 +126,7 @@ class Trials:
         log_path = self.options.log_root / self.spec.name / f"{picked.run_key}-a{attempt}.log"
         row_id = self.recorder.claim(
             run_key=picked.run_key, cell_key=cell_key(picked.cell), cell=picked.cell,
-            params=picked.params, seed=picked.seed, attempt=attempt,
+            params=picked.params, seed=picked.seed, attempt=attempt, phase=picked.phase,
             config=config.model_dump(mode="json"), host=self._host, pid=os.getpid(),
             device=slot.label, versions=package_versions(),
             git_commit=user_code(Path(self._spec_path)),
@@ -157,7 +157,7 @@ class Trials:
             data_root=str(self.options.data_root), checkpoint_path=str(folder / f"{run_key}.pt"),
             best_path=str(folder / f"{run_key}.best.pt") if keep_best else None,
             log_path=str(log), fault=self.options.fault,
-            prunable=self.spec.search is not None and self.spec.search.pruner.kind != "none",
+            prunable=self._prunable(config),
             plugins=self._plugins, task_ref=self._task_ref,
         )  # fmt: skip
         worker = self._workers.get(slot)
@@ -166,6 +166,11 @@ class Trials:
         self.trained += 1
         verb = "resuming" if Path(task.checkpoint_path).exists() else "started"
         self.events.append(f"{verb} trial {trial.number} [{Active.text(config)}] on {slot.label}")
+
+    def _prunable(self, config: TrialConfig) -> bool:
+        """A search's own trials may be pruned; a confirmation run always trains to the end."""
+        search = self.spec.search
+        return search is not None and search.pruner.kind != "none" and not config.phase
 
     def retire(self, active: Active, *, worker_exits: bool) -> None:
         """The trial is over: free its slot (and forget its worker if that process ends)."""

@@ -4,6 +4,7 @@ from ablate.spec._adaptive import AdaptiveSeedsSpec, seed_sequence, sequential_d
 from ablate.spec._catalog import MODALITIES
 from ablate.spec._change import StudyChange, compare_study
 from ablate.spec._code import code_refs, plugin_refs, task_ref, with_code
+from ablate.spec._confirm import Scored, chosen, confirm_rows, confirm_size, confirm_trials
 from ablate.spec._data import DataSpec
 from ablate.spec._load import component_error, load_study, locate, parse_study, study_lines
 from ablate.spec._model import ImageBranchSpec, LossSpec, ModelSpec, VisitBranchSpec
@@ -20,6 +21,7 @@ from ablate.spec._resolve import (
     resolve,
 )
 from ablate.spec._study import (
+    ConfirmSpec,
     ObjectiveSpec,
     ParamSpec,
     PrunerSpec,
@@ -34,6 +36,7 @@ __all__ = [
     "MODALITIES",
     "AdaptiveSeedsSpec",
     "ComponentError",
+    "ConfirmSpec",
     "DataSpec",
     "ImageBranchSpec",
     "LossSpec",
@@ -44,6 +47,7 @@ __all__ = [
     "PrunerSpec",
     "Reference",
     "ResourceSpec",
+    "Scored",
     "SearchSpec",
     "StudyChange",
     "StudySpec",
@@ -54,9 +58,13 @@ __all__ = [
     "baseline_of",
     "cell_key",
     "cell_text",
+    "chosen",
     "code_refs",
     "compare_study",
     "component_error",
+    "confirm_rows",
+    "confirm_size",
+    "confirm_trials",
     "grid_cells",
     "grid_trials",
     "load_study",

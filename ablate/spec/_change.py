@@ -129,12 +129,14 @@ def changed_settings(old: StudySpec, new: StudySpec) -> tuple[tuple[str, Any, An
 
 
 def search_signature(spec: StudySpec) -> dict[str, Any]:
-    """Everything a search's trials depend on, except what may grow (trials, later seeds)."""
+    """Everything a search's trials depend on, except what may grow (trials, later seeds)
+    and its confirmation."""
     sections = {"data", "model", "loss", "train", "objective", "grid", "search", "plugins",
                 "task", "code"}  # fmt: skip
     dumped = spec.model_dump(mode="json", include=sections)
     if dumped.get("search"):
         dumped["search"].pop("n_trials", None)
+        dumped["search"].pop("confirm", None)  # what runs after the search, not the search
     dumped["seed"] = spec.seeds[0]
     return dumped
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import Any, get_origin
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -44,6 +44,9 @@ class TrialConfig(Frozen):
     params: dict[str, Scalar] = Field(default_factory=dict)
     code: dict[str, str] = Field(default_factory=dict)  # plugin/task -> its fingerprint
     task: str | None = None  # the study's task reference, as written (None: URFC)
+    # '' for a study's own runs; 'confirm' for a search's confirmation runs, which train a
+    # configuration the search tried again: a run of its own, never the search trial
+    phase: Literal["", "confirm"] = ""
 
     @property
     def run_key(self) -> str:
@@ -54,7 +57,7 @@ class TrialConfig(Frozen):
         """
         payload = self.model_dump(
             mode="json",
-            include={"data", "model", "loss", "train", "seed", "code", "task"},
+            include={"data", "model", "loss", "train", "seed", "code", "task", "phase"},
             exclude_defaults=True,
         )  # user code (its fingerprints) is part of what a run trains
         payload["seed"] = self.seed  # always part of the identity, even when 0
@@ -138,7 +141,12 @@ def _set_dotted(tree: dict[str, Any], path: str, value: Any) -> None:
 
 
 def resolve(
-    spec: StudySpec, *, seed: int, cell: dict[str, Scalar], params: dict[str, Scalar] | None = None
+    spec: StudySpec,
+    *,
+    seed: int,
+    cell: dict[str, Scalar],
+    params: dict[str, Scalar] | None = None,
+    phase: Literal["", "confirm"] = "",
 ) -> TrialConfig:
     """The trial config for one grid cell (and searched values) at one seed."""
     params = params or {}
@@ -154,6 +162,7 @@ def resolve(
             "params": params,
             "code": dict(spec.code),
             "task": spec.task,
+            "phase": phase,
         }
     )
 
@@ -201,23 +210,6 @@ def check_semantics(spec: StudySpec) -> None:
                     f"Bad value {value!r} for '{path}': {error['msg']}",
                     error={**error, "loc": ("grid", path, index)},
                 ) from None
-    if spec.baseline is not None:
-        for path, value in spec.baseline.items():
-            if path not in spec.grid:
-                raise SpecPathError(
-                    ("baseline", path),
-                    f"baseline names '{path}', which is not a grid factor"
-                    f"{suggest(path, list(spec.grid)) or '.'}",
-                )
-            if value not in spec.grid[path]:
-                raise SpecPathError(
-                    ("baseline", path),
-                    f"baseline value {value!r} for '{path}' is not in the grid {spec.grid[path]}",
-                )
-    try:
-        check_adaptive(spec)
-    except AdaptiveProblem as exc:
-        raise SpecPathError(exc.loc, exc.message) from None
     if spec.search is not None:
         for path in spec.search.params:
             check_path(path, ("search", "params", path))
@@ -226,3 +218,61 @@ def check_semantics(spec: StudySpec) -> None:
                     ("search", "params", path),
                     f"'{path}' is both a grid factor and a searched parameter; keep one",
                 )
+    _check_baseline(spec)
+    try:
+        check_adaptive(spec)
+    except AdaptiveProblem as exc:
+        raise SpecPathError(exc.loc, exc.message) from None
+
+
+def _check_baseline(spec: StudySpec) -> None:
+    """A baseline names grid values; with ``search.confirm`` it also fixes every searched
+    parameter (the configuration the confirmed ones are compared with)."""
+    searched = spec.search.params if spec.search is not None else {}
+    confirm = spec.search.confirm if spec.search is not None else None
+    for path, value in (spec.baseline or {}).items():
+        if path in searched:
+            _check_searched_baseline(spec, path, value, confirmed=confirm is not None)
+            continue
+        if path not in spec.grid:
+            what = "a grid factor or searched parameter" if confirm else "a grid factor"
+            raise SpecPathError(
+                ("baseline", path),
+                f"baseline names '{path}', which is not {what}"
+                f"{suggest(path, [*spec.grid, *searched]) or '.'}",
+            )
+        if value not in spec.grid[path]:
+            raise SpecPathError(
+                ("baseline", path),
+                f"baseline value {value!r} for '{path}' is not in the grid {spec.grid[path]}",
+            )
+    missing = [path for path in searched if path not in (spec.baseline or {})]
+    if confirm is not None and missing:
+        example = ", ".join(f"{path}: …" for path in missing)
+        raise SpecPathError(
+            ("baseline",) if spec.baseline is not None else ("search", "confirm"),
+            "search.confirm compares the confirmed configurations with the baseline, which "
+            f"needs a value for every searched parameter: add {example} to baseline "
+            "(e.g. the setting without the searched terms)",
+        )
+
+
+def _check_searched_baseline(
+    spec: StudySpec, path: str, value: Scalar, *, confirmed: bool
+) -> None:
+    if not confirmed:
+        raise SpecPathError(
+            ("baseline", path),
+            f"baseline names the searched parameter '{path}', which only search.confirm "
+            "uses (it compares the best configurations with the baseline over every seed); "
+            "add confirm: {top_k: 3} to the search, or drop it from the baseline",
+        )
+    try:
+        resolve(spec, seed=spec.seeds[0], cell={}, params={path: value})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise SpecPathError(
+            ("baseline", path),
+            f"Bad value {value!r} for '{path}': {error['msg']}",
+            error={**error, "loc": ("baseline", path)},
+        ) from None

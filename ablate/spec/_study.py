@@ -68,6 +68,18 @@ class ParamSpec(Frozen):
         return self
 
 
+class ConfirmSpec(Frozen):
+    """After the search: its best configurations (by the validation objective) and the
+    baseline trained again at every seed of the study, for the paired tests."""
+
+    top_k: int = Field(
+        ge=1,
+        le=1000,
+        description="how many of the best search trials, by the validation objective, are "
+        "trained again at every seed",
+    )
+
+
 class SearchSpec(Frozen):
     """A searched study: the space, its sampler and its pruner (tables in spec._search)."""
 
@@ -75,6 +87,7 @@ class SearchSpec(Frozen):
     sampler: SamplerSpec = TPEOptions()
     params: dict[str, ParamSpec]
     pruner: PrunerSpec = NoPruningOptions()
+    confirm: ConfirmSpec | None = None
 
     @model_validator(mode="after")
     def _sampler_fits_space(self) -> SearchSpec:
@@ -83,6 +96,19 @@ class SearchSpec(Frozen):
             path, message = problem
             param = self.params[path].model_dump()
             raise error_at(("params", path), "sampler_space", message, param)
+        return self
+
+    @model_validator(mode="after")
+    def _top_k_within_trials(self) -> SearchSpec:
+        if self.confirm is not None and self.confirm.top_k > self.n_trials:
+            raise error_at(
+                ("confirm", "top_k"),
+                "confirm_top_k",
+                f"top_k ({self.confirm.top_k}) is above search.n_trials ({self.n_trials}): "
+                "a search cannot confirm more configurations than it tries; lower top_k or "
+                "raise n_trials",
+                self.confirm.top_k,
+            )
         return self
 
 

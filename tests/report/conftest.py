@@ -37,6 +37,7 @@ class FakeTrial:
     epochs: int = 3
     n_params: int = 1000
     flops: float | None = None
+    phase: str = ""  # 'confirm': a search's confirmation run
 
 
 def _split(name: str, trial: FakeTrial) -> SplitScores:
@@ -63,7 +64,9 @@ def _split(name: str, trial: FakeTrial) -> SplitScores:
 
 def run_key(spec: StudySpec, trial: FakeTrial) -> str:
     """The run key ``ablate run`` gives this trial under ``spec`` (its resolved config + seed)."""
-    return resolve(spec, seed=trial.seed, cell=trial.cell, params=trial.params).run_key
+    return resolve(
+        spec, seed=trial.seed, cell=trial.cell, params=trial.params, phase=trial.phase
+    ).run_key
 
 
 def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
@@ -96,6 +99,7 @@ def build_db(path: Path, spec: StudySpec, trials: list[FakeTrial]) -> str:
                 host="gpu-server-1" if number % 2 else "laptop",
                 pid=1000 + number,
                 git_commit="abc1234",
+                phase=t.phase,
             )
             for epoch in range(1, t.epochs + 1):
                 writer.record_epoch(
