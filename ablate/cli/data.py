@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from ablate.cli._app import app, console
 from ablate.errors import UsageError
+from ablate.spec import TrainSpec
 
 data_app = typer.Typer(
     help=(
@@ -59,6 +61,19 @@ def _progress_bar() -> Progress:
     )
 
 
+# What prepare is doing: before the first progress report it lists and pairs the files; once
+# every chunk is decoded it stacks them into the arrays (minutes for the final round).
+PHASES = ("finding files", "decoding", "writing arrays", "prepared")
+
+
+def _on_progress(bar: Progress, task) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        phase = PHASES[1] if done < total else PHASES[2]
+        bar.update(task, completed=done, total=total, description=phase)
+
+    return update
+
+
 @data_app.command("prepare")
 def prepare(
     raw_dir: Path = typer.Argument(..., help="Raw URFC folder (train_image/, train_visit/, ...)."),
@@ -88,7 +103,7 @@ def prepare(
     if workers is None:
         workers = min(PRESETS[preset][2], os.cpu_count() or 1) if preset else 1
     with _progress_bar() as bar:
-        task = bar.add_task("prepare", total=None)
+        task = bar.add_task(PHASES[0], total=None)
         manifest = prepare_cache(
             raw_dir,
             out,
@@ -99,8 +114,9 @@ def prepare(
             split_seed=split_seed,
             filter_dark=filter_dark,
             filter_bright=filter_bright,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=_on_progress(bar, task),
         )
+        bar.update(task, description=PHASES[3])
     _print_summary(manifest, out, preset)
 
 
@@ -186,17 +202,55 @@ def synth(
     console.print(f"wrote {n:,} labelled and {n_test:,} unlabelled synthetic regions to {out}")
 
 
+def _size(n_bytes: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:,.1f} {unit}"
+    return f"{n_bytes:,} B"
+
+
 @data_app.command("info")
 def info(
     cache_dir: Path = typer.Argument(..., help="A cache folder made by 'ablate data prepare'."),
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the manifest, with disk_bytes and trial_memory, as JSON."
+    ),
+    train_limit: int | None = typer.Option(
+        None, "--train-limit", min=1, help="A study's data.train_limit: training rows used."
+    ),
+    batch_size: int = typer.Option(
+        TrainSpec.model_fields["batch_size"].default,
+        "--batch-size",
+        min=1,
+        help="A study's train.batch_size (for the streaming estimate).",
+    ),
+    eval_batch_size: int = typer.Option(
+        TrainSpec.model_fields["eval_batch_size"].default,
+        "--eval-batch-size",
+        min=1,
+        help="A study's train.eval_batch_size (for the streaming estimate).",
+    ),
 ) -> None:
-    """Describe a prepared cache: sizes, classes, split, source and problems."""
+    """Describe a prepared cache: sizes on disk and in a trial, classes, split, problems."""
     from ablate.data import check_cache
+    from ablate.data._memory import STREAM_BATCHES, data_memory, disk_bytes
 
     manifest = check_cache(cache_dir)
+    on_disk = disk_bytes(cache_dir)
+    memory = data_memory(
+        manifest, train_limit=train_limit, batch_size=batch_size, eval_batch_size=eval_batch_size
+    )
     if as_json:
-        console.print_json(json.dumps(manifest))
+        extra = {
+            "disk_bytes": on_disk,
+            "trial_memory": {
+                "rows": memory.rows,
+                "resident_bytes": memory.resident,
+                "batch_rows": memory.batch_rows,
+                "streaming_bytes": memory.streaming,
+            },
+        }
+        console.print_json(json.dumps({**manifest, **extra}))
         return
     table = Table(title=f"cache {cache_dir}", show_header=False)
     table.add_row(
@@ -206,6 +260,17 @@ def info(
         table.add_row(f"  {name}", f"{count:,}")
     table.add_row("split", ", ".join(f"{k} {v:,}" for k, v in manifest["split_counts"].items()))
     table.add_row("split settings", json.dumps(manifest["settings"]))
+    table.add_row("size on disk", _size(on_disk))
+    limited = f" (train_limit {train_limit:,})" if train_limit is not None else ""
+    table.add_row(
+        "trial data, resident",
+        " + ".join(f"{k} {_size(v)}" for k, v in memory.resident.items())
+        + f" = {_size(memory.resident_total)}{limited}",
+    )
+    table.add_row(
+        "trial data, streaming",
+        f"{_size(memory.streaming)} ({STREAM_BATCHES} batches of {memory.batch_rows:,} rows)",
+    )
     table.add_row("source", f"{manifest['raw_dir']} ({manifest['source_files']:,} files)")
     table.add_row("checksum", manifest["source_checksum"])
     table.add_row(

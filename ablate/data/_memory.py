@@ -9,6 +9,7 @@ a few batches of them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,42 @@ def residency_bytes(manifest: Mapping[str, Any], train_limit: int | None = None)
 def disk_bytes(path: Path) -> int:
     """Bytes the cache folder takes on disk (its files, not following links)."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+# A streaming trial holds a few batches of rows: the one in use, the next (prefetched) and the
+# one being gathered from the memory map.
+STREAM_BATCHES = 3
+
+
+@dataclass(frozen=True)
+class DataMemory:
+    """The memory a trial needs for its data: resident (every row it uses) or streaming."""
+
+    rows: dict[str, int]  # per split, ``train_limit`` applied
+    resident: dict[str, int]  # bytes per split
+    batch_rows: int  # the largest batch the trial cuts (training or evaluation)
+    streaming: int  # bytes: STREAM_BATCHES of that batch
+
+    @property
+    def resident_total(self) -> int:
+        return sum(self.resident.values())
+
+
+def data_memory(
+    manifest: Mapping[str, Any],
+    *,
+    train_limit: int | None = None,
+    batch_size: int = 256,
+    eval_batch_size: int = 1024,
+) -> DataMemory:
+    """A trial's data memory both ways, from the manifest."""
+    rows = training_rows(manifest, train_limit)
+    batch_rows = max(
+        min(batch_size, rows["train"]), min(eval_batch_size, max(rows["val"], rows["test"]))
+    )
+    return DataMemory(
+        rows=rows,
+        resident={name: count * ROW_BYTES for name, count in rows.items()},
+        batch_rows=batch_rows,
+        streaming=STREAM_BATCHES * batch_rows * ROW_BYTES,
+    )

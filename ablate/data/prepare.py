@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import shutil
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ import numpy as np
 from ablate._files import fsync_dir, write_atomic
 from ablate.data._calendar import VISIT_SHAPE
 from ablate.data._chunk import ChunkJob, run_chunk
-from ablate.data._layout import URFC_CLASSES, RawSample, discover
+from ablate.data._layout import URFC_CLASSES, SampleTable, discover
 from ablate.data._split import stratified_split
+from ablate.data._stack import kept_rows, save_stacked
 from ablate.data.cache import CACHE_VERSION, COMPLETE, MANIFEST, is_cache_file, split_file
 from ablate.data.visits import COUNT_DTYPE, PARSER_VERSION
 from ablate.errors import DataError
@@ -34,6 +35,8 @@ Manifest = dict[str, Any]
 Progress = Callable[[int, int], None]
 PARTIAL = "_partial"
 CHUNK_SIZE = 2000
+PLAN_BLOCK = 10_000  # samples whose paths are made at once while the plan key is computed
+QUEUED_PER_WORKER = 2  # chunks handed to the pool and not yet collected, per worker
 
 
 def prepare_cache(
@@ -74,14 +77,19 @@ def prepare_cache(
     partial.mkdir(parents=True, exist_ok=True)
     if not (partial / "plan").is_file():
         write_atomic(partial / "plan", lambda handle: handle.write(plan_key.encode()))
-    chunks = [tuple(samples[i : i + chunk_size]) for i in range(0, len(samples), chunk_size)]
-    targets = [partial / f"chunk_{k:06d}.npz" for k in range(len(chunks))]
-    jobs = [
-        ChunkJob(str(raw_dir), chunk, str(target), filter_dark, filter_bright)
-        for chunk, target in zip(chunks, targets, strict=True)
-        if not target.is_file()
-    ]
-    _run_jobs(jobs, workers, strict, raw_dir, len(samples), progress)
+    starts = range(0, len(samples), chunk_size)
+    targets = [partial / f"chunk_{k:06d}.npz" for k in range(len(starts))]
+    todo = [(s, t) for s, t in zip(starts, targets, strict=True) if not t.is_file()]
+    jobs = (  # made one by one as the pool takes them: a job holds its chunk's paths
+        ChunkJob(
+            str(raw_dir), samples.samples(s, s + chunk_size), str(t), filter_dark, filter_bright
+        )
+        for s, t in todo
+    )
+    remaining = sum(min(chunk_size, len(samples) - s) for s, _ in todo)
+    _run_jobs(
+        jobs, len(todo), workers, strict, raw_dir, len(samples) - remaining, len(samples), progress
+    )
     if strict:  # chunks finished by an earlier, non-strict run were not checked yet
         for target in targets:
             if first := _chunk_problems(target):
@@ -92,14 +100,15 @@ def prepare_cache(
     return manifest
 
 
-def _plan_key(raw_dir: Path, samples: list[RawSample], settings: dict, chunk_size: int) -> str:
+def _plan_key(raw_dir: Path, samples: SampleTable, settings: dict, chunk_size: int) -> str:
     """Identifies the work: the sample list (paths, sizes), settings and format versions."""
     digest = hashlib.sha256()
     header = {"cache": CACHE_VERSION, "parser": PARSER_VERSION, "chunk": chunk_size, **settings}
     digest.update(json.dumps(header, sort_keys=True).encode())
-    for s in samples:
-        sizes = [_size(raw_dir / s.image), _size(raw_dir / s.visit)]
-        digest.update(f"{s.id}|{s.label}|{s.image}|{s.visit}|{sizes}\n".encode())
+    for start in range(0, len(samples), PLAN_BLOCK):
+        for s in samples.samples(start, start + PLAN_BLOCK):
+            sizes = [_size(raw_dir / s.image), _size(raw_dir / s.visit)]
+            digest.update(f"{s.id}|{s.label}|{s.image}|{s.visit}|{sizes}\n".encode())
     return digest.hexdigest()
 
 
@@ -145,8 +154,16 @@ def _chunk_problems(target: Path) -> list[list]:
         return json.loads(str(chunk["problems"]))
 
 
-def _run_jobs(jobs, workers, strict, raw_dir, total, progress) -> None:
-    done = total - sum(len(job.samples) for job in jobs)
+def _run_jobs(
+    jobs: Iterator[ChunkJob],
+    n_jobs: int,
+    workers: int,
+    strict: bool,
+    raw_dir: Path,
+    done: int,
+    total: int,
+    progress: Progress | None,
+) -> None:
     if progress:
         progress(done, total)
 
@@ -158,19 +175,37 @@ def _run_jobs(jobs, workers, strict, raw_dir, total, progress) -> None:
         if progress:
             progress(done, total)
 
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or n_jobs <= 1:
         for job in jobs:
             run_chunk(job)
             finished(job)
         return
+    # In order, a few chunks ahead: pool.map would make, pickle and queue every job at once.
+    queued: deque[tuple[ChunkJob, Future]] = deque()
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for job, _ in zip(jobs, pool.map(run_chunk, jobs), strict=True):
+
+        def collect() -> None:
+            job, future = queued.popleft()
+            future.result()
             finished(job)
+
+        try:
+            for job in jobs:
+                queued.append((job, pool.submit(run_chunk, job)))
+                if len(queued) > QUEUED_PER_WORKER * workers:
+                    collect()
+            while queued:
+                collect()
+        finally:
+            for _, future in queued:
+                future.cancel()
 
 
 def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Manifest:
-    keeps, labels, ids, problems, filtered, digests = [], [], [], [], [], []
+    # Held for every region: its keep flag, label and id (17 bytes); the arrays are streamed.
+    keeps, labels, ids, problems, filtered = [], [], [], [], []
+    checksum = hashlib.sha256()  # over every sample's digest, in order
     for target in targets:
         with np.load(target) as chunk:
             keep = chunk["keep"]
@@ -179,15 +214,17 @@ def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Man
             ids.append(chunk["ids"][keep])
             problems += json.loads(str(chunk["problems"]))
             filtered += json.loads(str(chunk["filtered"]))
-            digests.append(chunk["digests"])
+            checksum.update(chunk["digests"].tobytes())
     labels_all = np.concatenate(labels) if labels else np.zeros(0, np.int64)
     n = len(labels_all)
     if n == 0:
         raise DataError(f"No usable sample in {raw_dir}: see the problems listed by prepare.")
-    _write_stacked(out_dir, "images", targets, keeps, (n, 100, 100, 3), np.uint8)
-    _write_stacked(out_dir, "visits", targets, keeps, (n, *VISIT_SHAPE), COUNT_DTYPE)
+    _stack(out_dir, "images", targets, keeps, (n, 100, 100, 3), np.uint8)
+    _stack(out_dir, "visits", targets, keeps, (n, *VISIT_SHAPE), COUNT_DTYPE)
     _save(out_dir / "labels.npy", labels_all)
+    del labels
     _save(out_dir / "ids.npy", np.concatenate(ids))
+    del ids
     splits = stratified_split(
         labels_all,
         val_fraction=settings["val_fraction"],
@@ -211,7 +248,7 @@ def _assemble(out_dir, targets, pair_problems, settings, raw_dir, strict) -> Man
         "split_counts": {name: len(rows) for name, rows in splits.items()},
         "settings": settings,
         "source_files": 2 * sum(len(k) for k in keeps),
-        "source_checksum": hashlib.sha256(np.concatenate(digests).tobytes()).hexdigest(),
+        "source_checksum": checksum.hexdigest(),
         "problems": [_problem(p) for p in pair_problems] + [_problem(p) for p in problems],
         "filtered": [_problem(p) for p in filtered],
     }
@@ -230,20 +267,11 @@ def _save(path: Path, array: np.ndarray) -> None:
     write_atomic(path, lambda handle: np.save(handle, array))
 
 
-def _write_stacked(out_dir, name, targets, keeps, shape, dtype) -> None:
-    """Stack one array from every chunk into ``<name>.npy`` without holding it in memory."""
-    tmp = out_dir / f"{name}.npy.tmp"
-    stacked = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
-    row = 0
-    for target, keep in zip(targets, keeps, strict=True):
-        with np.load(target) as chunk:
-            part = chunk[name][keep]
-        stacked[row : row + len(part)] = part
-        row += len(part)
-    stacked.flush()
-    del stacked
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    (out_dir / f"{name}.npy").unlink(missing_ok=True)
-    tmp.replace(out_dir / f"{name}.npy")
-    fsync_dir(out_dir)
+def _stack(out_dir, name, targets, keeps, shape, dtype) -> None:
+    """Stack one array from every chunk into ``<name>.npy``, a few rows in memory at a time."""
+    parts = (
+        rows
+        for target, keep in zip(targets, keeps, strict=True)
+        for rows in kept_rows(target, name, keep)
+    )
+    save_stacked(out_dir / f"{name}.npy", parts, shape, dtype)

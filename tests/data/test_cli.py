@@ -169,3 +169,47 @@ def test_info_shows_the_first_20_problems(raw_copy: Path, tmp_path: Path) -> Non
         f"  ... and 5 more (all in {cache / 'manifest.json'}, or 'ablate data info {cache} "
         "--json')",
     ]
+
+
+# -- info: size on disk and the memory a trial needs ----------------------------------------
+
+
+def test_info_shows_size_on_disk_and_trial_memory(cache_small: Path) -> None:
+    from ablate.data._memory import ROW_BYTES, disk_bytes
+
+    options = ["--train-limit", "20", "--batch-size", "16", "--eval-batch-size", "32"]
+    result = runner.invoke(app, ["data", "info", str(cache_small), *options, "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["disk_bytes"] == disk_bytes(cache_small) > 0
+    assert shown["trial_memory"] == {
+        "rows": {"train": 20, "val": 18, "test": 18},
+        "resident_bytes": {"train": 20 * ROW_BYTES, "val": 18 * ROW_BYTES, "test": 18 * ROW_BYTES},
+        "batch_rows": 18,  # an evaluation batch of 32 is cut to the 18 rows of val and test
+        "streaming_bytes": 3 * 18 * ROW_BYTES,
+    }
+    result = runner.invoke(app, ["data", "info", str(cache_small), *options])
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.strip("│ ").split()) for line in result.output.splitlines()]
+    on_disk = f"{disk_bytes(cache_small) / 1e6:,.1f} MB"
+    assert f"size on disk │ {on_disk}" in lines
+    assert (
+        "trial data, resident │ train 774.9 kB + val 697.4 kB + test 697.4 kB = 2.2 MB "
+        "(train_limit 20)"
+    ) in lines
+    assert "trial data, streaming │ 2.1 MB (3 batches of 18 rows)" in lines
+
+
+def test_prepare_progress_names_its_phase_with_rate_and_eta() -> None:
+    from ablate.cli import data as data_cli
+
+    bar = data_cli._progress_bar()  # not started: nothing is drawn
+    task = bar.add_task(data_cli.PHASES[0], total=None)
+    update = data_cli._on_progress(bar, task)
+    update(0, 96)
+    assert bar.tasks[0].description == "decoding"
+    update(48, 96)
+    update(96, 96)
+    assert bar.tasks[0].description == "writing arrays"
+    columns = {type(column).__name__ for column in bar.columns}
+    assert {"_Rate", "TimeRemainingColumn", "MofNCompleteColumn"} <= columns
