@@ -33,6 +33,7 @@ class Snapshot:
     slots: tuple[SlotView, ...] = ()
     message: str = ""
     events: tuple[str, ...] = field(default_factory=tuple)  # things worth a line of their own
+    eta: str = ""  # the study's: 'ETA ≈ 12 min (5 run(s) left on 2 running slot(s))'
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RunSummary:
     already_complete: bool
     gave_up: tuple[str, ...] = ()
     stopped: bool = False
+    estimate: str = ""  # 'estimated 12m 30s, took 14m 02s (+12 %)' when the study finished
 
 
 def snapshot(
@@ -56,6 +58,7 @@ def snapshot(
     *,
     message: str = "",
     events: tuple[str, ...] = (),
+    eta: str = "",
 ) -> Snapshot:
     """What the live view shows now (``ledger``: the study's runs; ``active``: its trials
     running here)."""
@@ -82,4 +85,5 @@ def snapshot(
         slots=slots,
         message=message,
         events=events,
+        eta=eta,
     )
