@@ -120,3 +120,14 @@ class TrialResult:
     @property
     def splits(self) -> tuple[SplitScores, ...]:
         return tuple(s for s in (self.val, self.test) if s is not None)
+
+
+@dataclass(frozen=True)
+class ModelProbe:
+    """A trial's model timed for a few steps on a device, before any epoch of it is timed (a
+    time estimate's last resort), with its forward FLOPs per sample (None: not counted)."""
+
+    steps: int  # training steps timed, after one warm-up step (0: FLOPs only)
+    step_s: float  # mean seconds of a training step at the trial's batch size
+    eval_sample_s: float  # evaluation (forward only) seconds per sample
+    flops: float | None

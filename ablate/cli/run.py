@@ -128,6 +128,8 @@ def _snapshot_view(snapshot) -> Group:
             eta,
         )
     parts = [table]
+    if snapshot.eta:
+        parts.append(snapshot.eta)
     if snapshot.message:
         parts.append(f"[yellow]{snapshot.message}[/]")
     return Group(*parts)
@@ -193,6 +195,12 @@ def run(
         "'mail -s ablate me@lab'; wins over the study's resources.notify.",
     ),
     live: bool = typer.Option(True, "--live/--no-live", help="Live view of the running trials."),
+    probe: bool = typer.Option(
+        True,
+        "--probe/--no-probe",
+        help="Time a few training steps of each model no epoch has timed yet, for the time "
+        "estimate (a few seconds per model).",
+    ),
 ) -> None:
     """Run a study: every grid cell × seed (or the searched trials), resumably.
 
@@ -208,9 +216,9 @@ def run(
         done, change = _stored_state(url, spec)
         console.print(_plan_table(spec, done))
         _print_confirmation(url, spec)
-        if spec.search is None:
-            slots = _dry_run_slots(gpus, per_gpu=per_gpu, cpu_slots=cpu_slots)
-            _print_estimate(spec, done, _stored_epoch_seconds(url, spec), slots=slots)
+        pool = _dry_run_pool(gpus, per_gpu=per_gpu, cpu_slots=cpu_slots, threads=threads)
+        _print_estimate(spec, done, _stored_epoch_seconds(url, spec), pool=pool,
+                        probe=probe, data_root=data_dir)  # fmt: skip
         _print_memory(spec, url, data_dir, gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots,
                       min_free_mem=min_free_mem)  # fmt: skip
         for note in _missing_caches(spec):
@@ -246,7 +254,7 @@ def run(
         _run(spec, text, study_file, url, pool, workers, live=live, options=dict(
             data_root=data_dir, checkpoint_root=checkpoint_dir, log_root=log_dir,
             stale_after_s=stale_after, retry_failed=retry_failed, new_version=new_version,
-            notify=notify,
+            notify=notify, probe=probe,
         ))  # fmt: skip
     except ComponentError as exc:  # found by a worker's preflight: add the file and line
         raise component_error(exc.problems, text=text, where=str(study_file)) from None
@@ -315,6 +323,8 @@ def _run(
         raise typer.Exit(130)
     if summary.gave_up:
         raise typer.Exit(1)
+    if summary.estimate:
+        console.print(f"Time: {summary.estimate}", highlight=False, markup=False)
     console.print(f"Table: ablate table --study {spec.name}")
 
 
@@ -348,26 +358,27 @@ def _missing_caches(spec: StudySpec) -> list[str]:
     ]
 
 
-def _dry_run_slots(gpus: str, *, per_gpu: int, cpu_slots: int) -> int:
+def _dry_run_pool(gpus: str, *, per_gpu: int, cpu_slots: int, threads: int | None) -> DevicePool:
     """The slots ``ablate run`` would use with these options (GPUs looked up as it would)."""
-    if gpus == "cpu":
-        return cpu_slots
     from ablate.scheduler import DevicePool
 
-    return DevicePool(gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots).capacity
+    return DevicePool(gpus=gpus, per_gpu=per_gpu, cpu_slots=cpu_slots, threads_per_slot=threads)
 
 
 def _print_estimate(
-    spec: StudySpec, done: set[str], epoch_seconds: dict[str, tuple[float, int]], *, slots: int
-) -> None:
-    from ablate.scheduler._estimate import cell_line, estimate_study, total_line
-    from ablate.spec import grid_trials
+    spec: StudySpec, done: set[str], epoch_seconds: dict[str, tuple[float, int]], *,
+    pool: DevicePool, probe: bool, data_root: Path,
+) -> None:  # fmt: skip
+    from ablate.scheduler._estimate import cell_line, total_line
+    from ablate.scheduler._estimate_run import dry_run_estimate
 
-    estimate = estimate_study(grid_trials(spec), epoch_seconds, complete=done, slots=slots)
+    estimate = dry_run_estimate(
+        spec, epoch_seconds, complete=done, pool=pool, probe=probe, data_root=data_root
+    )
     if not estimate.remaining_runs:
         return
     if estimate.total_s is not None:
-        console.print("Estimated time, from the epochs timed so far:", highlight=False)
+        console.print("Estimated time (training epochs only):", highlight=False)
         for cell in estimate.cells:
             console.print(cell_line(cell), highlight=False, markup=False, soft_wrap=True)
     console.print(total_line(estimate), highlight=False, markup=False, soft_wrap=True)
@@ -459,6 +470,7 @@ def status(
     from ablate.scheduler.status import (
         adaptive_lines,
         eta_line,
+        finished_line,
         memory_lines,
         study_eta,
         study_phases,
@@ -501,6 +513,8 @@ def status(
             console.print(table)
             if (eta := study_eta(engine, info)) is not None:
                 console.print(f"  {eta_line(eta)}", highlight=False, markup=False)
+        elif (took := finished_line(engine, info)) is not None:
+            console.print(f"  {took}", highlight=False, markup=False, soft_wrap=True)
         for t in info.trials:
             if t.state == "running":
                 continue

@@ -17,6 +17,8 @@ import numpy as np
 
 from ablate.data._calendar import VISIT_SHAPE
 from ablate.data.visits import COUNT_DTYPE
+from ablate.errors import DataError
+from ablate.spec import DataSpec
 
 IMAGE_SHAPE = (100, 100, 3)
 TRAINING_SPLITS = ("train", "val", "test")
@@ -84,3 +86,24 @@ def data_memory(
         batch_rows=batch_rows,
         streaming=STREAM_BATCHES * batch_rows * ROW_BYTES,
     )
+
+
+def planned_rows(data: DataSpec, *, data_root: Path) -> dict[str, int] | None:
+    """Rows of each split a trial of ``data`` trains and evaluates on, before it runs: from
+    its cache's manifest, or for synthetic data not generated yet from its size and fractions
+    (the split is stratified per class: a few rows off); None for a cache not prepared yet."""
+    from ablate.data._ensure import synthetic_key
+    from ablate.data.cache import check_cache
+
+    if data.source == "cache" and data.path is not None:
+        path = Path(data.path)
+    else:
+        path = Path(data_root) / "synthetic" / synthetic_key(data) / "cache"
+    try:
+        return training_rows(check_cache(path), data.train_limit)
+    except DataError:
+        if data.source == "cache":
+            return None
+    val, test = round(data.n * data.val_fraction), round(data.n * data.test_fraction)
+    rows = {"train": data.n - val - test, "val": val, "test": test}
+    return training_rows({"split_counts": rows}, data.train_limit)

@@ -32,7 +32,7 @@ from ablate.errors import StorageError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0004"  # tests check this against the newest file in migrations/versions
+HEAD = "0005"  # tests check this against the newest file in migrations/versions
 VERSION_TABLE = "ablate_alembic_version"
 FIRST_REVISION = "0001"
 _MIGRATIONS = Path(__file__).with_name("migrations")

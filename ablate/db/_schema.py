@@ -49,6 +49,25 @@ class StudyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class EstimateRow(Base):
+    """What one ``ablate run`` expected the rest of its study to take when it started, and
+    the wall time it then took (NULL until the study finished in that invocation)."""
+
+    __tablename__ = "ablate_estimate"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(
+        ForeignKey("ablate_study.id", ondelete="CASCADE"), index=True
+    )
+    made_at: Mapped[datetime] = mapped_column(DateTime)
+    host: Mapped[str] = mapped_column(String(255))
+    runs: Mapped[int] = mapped_column(Integer)  # runs left to finish when it was made
+    slots: Mapped[int] = mapped_column(Integer)
+    estimated_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: no basis
+    unknown_runs: Mapped[int] = mapped_column(Integer)  # runs left out of estimated_s
+    sources: Mapped[str] = mapped_column(Text)  # "timed 12 epochs; probe 5 steps"
+    took_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class TrialRow(Base):
     """One attempt at one run (a cell at a seed). A retried run gets a new row, same run_key."""
 
@@ -179,6 +198,7 @@ __all__ = [
     "ConfusionRow",
     "EpochMetricRow",
     "EpochRow",
+    "EstimateRow",
     "MetaRow",
     "ResultRow",
     "StudyRow",

@@ -178,6 +178,10 @@ def _delete_ablate(connection: Connection, name: str) -> None:
         if any(fk.column.table is _TRIAL for fk in table.foreign_keys):
             connection.execute(delete(table).where(table.c.trial_id.in_(trial_ids)))
     connection.execute(delete(_TRIAL).where(_TRIAL.c.study_id.in_(study_ids)))
+    for table in _STUDY.metadata.sorted_tables:  # the others pointing at the study, if made
+        points = any(fk.column.table is _STUDY for fk in table.foreign_keys)
+        if table is not _TRIAL and points and inspect(connection).has_table(table.name):
+            connection.execute(delete(table).where(table.c.study_id.in_(study_ids)))
     connection.execute(delete(_STUDY).where(_STUDY.c.name == name))
 
 

@@ -172,6 +172,11 @@ class Planner:
         total, count = self._epoch_seconds.get(cell_key(config.cell), (0.0, 0))
         return total / count * config.train.epochs if count else float("inf")
 
+    @property
+    def epoch_seconds(self) -> dict[str, tuple[float, int]]:
+        """Cell key → (sum of epoch seconds, epochs) so far, this invocation's included."""
+        return self._epoch_seconds
+
     def timed_epoch(self, config: TrialConfig, seconds: float) -> None:
         key = cell_key(config.cell)
         total, count = self._epoch_seconds.get(key, (0.0, 0))

@@ -35,6 +35,7 @@ class Snapshot:
     events: tuple[str, ...] = field(default_factory=tuple)  # things worth a line of their own
     # a search with confirmation: ('search', finished, n_trials), ('confirm', complete, total)
     phases: tuple[tuple[str, int, int], ...] = ()
+    eta: str = ""  # the study's: 'ETA ≈ 12 min (5 run(s) left on 2 running slot(s))'
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RunSummary:
     gave_up: tuple[str, ...] = ()
     stopped: bool = False
     phases: tuple[tuple[str, int, int], ...] = ()  # as in Snapshot
+    estimate: str = ""  # 'estimated 12m 30s, took 14m 02s (+12 %)' when the study finished
 
 
 def phases_text(phases: tuple[tuple[str, int, int], ...]) -> str:
@@ -65,6 +67,7 @@ def snapshot(
     message: str = "",
     events: tuple[str, ...] = (),
     phases: tuple[tuple[str, int, int], ...] = (),
+    eta: str = "",
 ) -> Snapshot:
     """What the live view shows now (``ledger``: the study's runs; ``active``: its trials
     running here)."""
@@ -93,4 +96,5 @@ def snapshot(
         message=message,
         events=events,
         phases=phases,
+        eta=eta,
     )

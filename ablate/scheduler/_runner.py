@@ -8,6 +8,7 @@ complete runs are kept, interrupted ones resume from their last epoch checkpoint
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from sqlalchemy import Engine
 from ablate.db import ensure_schema, get_study, make_engine
 from ablate.errors import UsageError
 from ablate.scheduler import _ledger
+from ablate.scheduler._estimate_run import RunEstimate
+from ablate.scheduler._estimate_sources import probe_in_worker
 from ablate.scheduler._notify import Notifier
 from ablate.scheduler._planner import Planner
 from ablate.scheduler._preflight import check_reachable, prepare_data
@@ -52,6 +55,7 @@ class RunOptions:
     new_version: bool = False  # accept a changed study whose finished runs no longer all belong
     fault: str | None = None  # ABLATE_INJECT_FAULT, for the failure tests
     notify: str | None = None  # shell command told when the study ends or stalls (wins)
+    probe: bool = True  # time a few steps of models no epoch of the study has timed yet
 
 
 class StudyRunner:
@@ -83,6 +87,10 @@ class StudyRunner:
         command = options.notify or spec.resources.notify
         self._notifier = Notifier(command, storage_url=options.storage_url,
                                   stale_after_s=options.stale_after_s)  # fmt: skip
+        probe = probe_in_worker(pool, self._workers) if options.probe else None
+        self._estimate = RunEstimate(spec, planned, slots=pool.capacity, probe=probe,
+                                     data_root=options.data_root)  # fmt: skip
+        self._estimating = False  # set once the estimate is made and recorded
 
     # ------------------------------------------------------------------ setup
     def _check(self) -> Engine:
@@ -166,6 +174,9 @@ class StudyRunner:
             ledger = self._recover()
             if self.options.retry_failed:  # earlier failures no longer count against the cap
                 self.planner.forgive(ledger)
+            self._estimate.start(self.recorder.engine, self.recorder.study_id, ledger,
+                                 self.planner.epoch_seconds, host=self._host)  # fmt: skip
+            self._estimating = True
         except BaseException:  # e.g. Ctrl-C while generating data: nothing to save yet
             self._workers.close(kill=True)
             if self._new_study and self._recorder is not None:
@@ -244,14 +255,21 @@ class StudyRunner:
     def _update(self, ledger: _ledger.Ledger) -> None:
         events = tuple(self._events)
         self._events.clear()  # the list is shared with the trials: empty it in place
-        active = self._trials.active.values() if self._trials is not None else ()
+        active = list(self._trials.active.values()) if self._trials is not None else []
+        eta = self._estimate.eta(ledger, active, self.planner.epoch_seconds) if (
+            self._estimating and not self.planner.done(ledger)) else ""  # fmt: skip
         self._on_update(
             snapshot(self.spec.name, self.planner.total(ledger), ledger, active,
-                     message=self._message, events=events, phases=self.planner.phases(ledger))
+                     message=self._message, events=events, phases=self.planner.phases(ledger),
+                     eta=eta)
         )  # fmt: skip
 
     def _summary(self, ledger: _ledger.Ledger, *, already_complete: bool) -> RunSummary:
         summary = self._result(ledger, already_complete=already_complete)
+        if self._estimating:
+            finished = self.planner.done(ledger) and not summary.gave_up and not summary.stopped
+            took = self._estimate.finish(finished=finished)
+            summary = dataclasses.replace(summary, estimate=took)
         self._warn(self._notifier.finished(summary))
         self._update(ledger)
         return summary

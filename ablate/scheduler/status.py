@@ -18,9 +18,16 @@ from ablate.db import (
     stored_study,
     study_status,
 )
+from ablate.db.estimates import last_estimate
 from ablate.db.ledger import epoch_seconds_by_cell, study_attempts
 from ablate.errors import NotFoundError
-from ablate.scheduler._estimate import StudyEstimate, estimate_study, eta_line
+from ablate.scheduler._estimate import (
+    StudyEstimate,
+    error_line,
+    estimate_search,
+    estimate_study,
+    eta_line,
+)
 from ablate.scheduler._progress import phases_text
 from ablate.spec import Scored, StudySpec, TrialConfig, cell_text, chosen, grid_trials
 
@@ -31,6 +38,7 @@ __all__ = [
     "adaptive_lines",
     "confirm_plan",
     "eta_line",
+    "finished_line",
     "memory_lines",
     "stored_study",
     "study_eta",
@@ -80,19 +88,37 @@ def study_phases(engine: Engine, name: str) -> str:
 
 
 def study_eta(engine: Engine, info: StudyStatus) -> StudyEstimate | None:
-    """The rest of a grid study with running trials, on as many slots as run now; None for a
-    search, a study with nothing running, or one whose stored spec no longer validates."""
+    """The rest of a study with running trials, on as many slots as run now (a search: its
+    trials still to finish at its mean epoch time, pruning not assumed); None for a study
+    with nothing running, or one whose stored spec no longer validates."""
     running = {t.run_key: t.epoch for t in info.trials if t.state == "running"}
     stored = stored_study(engine, info.name)
-    if not running or stored is None or stored[0] is None or stored[0].search is not None:
+    if not running or stored is None or stored[0] is None:
         return None
     spec, complete = stored
+    seconds = epoch_seconds_by_cell(engine, get_study(engine, info.name).id)
+    if spec.search is not None:
+        finished = info.counts.get("complete", 0) + info.counts.get("pruned", 0)
+        return estimate_search(
+            spec.search.n_trials, spec.train.epochs, seconds, finished=finished,
+            epochs_done=running, slots=len(running),
+        )  # fmt: skip
     return estimate_study(
-        grid_trials(spec),
-        epoch_seconds_by_cell(engine, get_study(engine, info.name).id),
-        complete=complete,
-        epochs_done=running,
-        slots=len(running),
+        grid_trials(spec), seconds, complete=complete, epochs_done=running, slots=len(running)
+    )
+
+
+def finished_line(engine: Engine, info: StudyStatus) -> str | None:
+    """'estimated 12m 30s, took 14m 02s (+12 %)' of the last run that finished the study;
+    None while it runs, or if no run of it finished with an estimate."""
+    if any(t.state == "running" for t in info.trials):
+        return None
+    record = last_estimate(engine, get_study(engine, info.name).id)
+    if record is None or record.took_s is None or not record.estimated_s:
+        return None
+    return (
+        f"last run ({record.runs} run(s) on {record.slots} slot(s), {record.sources}): "
+        f"{error_line(record.estimated_s, record.took_s)}"
     )
 
 

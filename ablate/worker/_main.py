@@ -29,8 +29,10 @@ from ablate.worker._messages import (
     CheckNames,
     EpochDone,
     Exit,
+    ModelsProbed,
     NamesChecked,
     Note,
+    ProbeModels,
     PruneAnswer,
     RunTrial,
     TrialDone,
@@ -128,6 +130,8 @@ def worker_main(env: dict[str, str], threads: int, conn: Connection, stop: Event
         match message:
             case CheckNames(backbones, study, plugins):  # before the study trains
                 conn.send(_check_names(backbones, study, plugins))
+            case ProbeModels(configs, seconds, device):  # for a time estimate
+                conn.send(_probe_models(configs, seconds, device))
             case RunTrial(task):
                 if not _run_task(task, conn, stop, held):
                     conn.close()
@@ -156,6 +160,17 @@ def _check_names(
         return NamesChecked((str(exc),))
     problems = (unknown_backbone(name, where) for name, where in backbones.items())
     return NamesChecked(tuple(p for p in problems if p), located)
+
+
+def _probe_models(configs: tuple[TrialConfig, ...], seconds: float, device: str) -> ModelsProbed:
+    """Each config's model timed (``ablate.train.probe``); an error is the estimate's loss,
+    never the study's: the trials will report it properly."""
+    from ablate.train.probe import probe_model
+
+    try:
+        return ModelsProbed(tuple(probe_model(c, device=device, seconds=seconds) for c in configs))
+    except Exception as exc:
+        return ModelsProbed((), problem=f"{exc.__class__.__name__}: {exc}".splitlines()[0])
 
 
 def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, Any]) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ablate._plugins import CodeRef
-from ablate.results import EpochResult, ErrorKind, TrialResult
-from ablate.spec import Problem, StudySpec
+from ablate.results import EpochResult, ErrorKind, ModelProbe, TrialResult
+from ablate.spec import Problem, StudySpec, TrialConfig
 from ablate.worker._task import WorkerTask
 
 # --- scheduler → worker ------------------------------------------------------------------
@@ -36,6 +36,16 @@ class CheckNames:
 
 
 @dataclass(frozen=True)
+class ProbeModels:
+    """Before training, when a time estimate lacks timed epochs: time a few training steps of
+    each of these configs' models on this slot's device (``seconds`` each; 0: FLOPs only)."""
+
+    configs: tuple[TrialConfig, ...]
+    seconds: float
+    device: str
+
+
+@dataclass(frozen=True)
 class PruneAnswer:
     prune: bool
 
@@ -52,6 +62,12 @@ class Exit:
 class NamesChecked:
     problems: tuple[str, ...]  # one error message per unknown backbone, or a plugin's error
     components: tuple[Problem, ...] = ()  # located: the scheduler adds the file and line
+
+
+@dataclass(frozen=True)
+class ModelsProbed:
+    probes: tuple[ModelProbe | None, ...]  # one per config asked (None: not probed)
+    problem: str = ""  # why none could be probed (the estimate then goes without)
 
 
 @dataclass(frozen=True)
@@ -88,5 +104,7 @@ class TrialFailed:
     traceback: str
 
 
-ToWorker = RunTrial | CheckNames | PruneAnswer | Exit
-FromWorker = NamesChecked | Allocated | EpochDone | AskPrune | Note | TrialDone | TrialFailed
+ToWorker = RunTrial | CheckNames | ProbeModels | PruneAnswer | Exit
+FromWorker = (
+    NamesChecked | ModelsProbed | Allocated | EpochDone | AskPrune | Note | TrialDone | TrialFailed
+)

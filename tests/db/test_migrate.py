@@ -75,6 +75,7 @@ def test_pre_migration_database_is_stamped_and_keeps_rows(sqlite_url):
             "peak_memory_bytes",
         ):
             connection.execute(text(f"ALTER TABLE ablate_trial DROP COLUMN {column}"))
+        connection.execute(text("DROP TABLE ablate_estimate"))  # made by 0005
     _insert_study(engine)
     ensure_schema(engine)  # stamped 0001, then upgraded
     assert _revision(engine) == migrate.HEAD
@@ -102,7 +103,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 AUTO_UPGRADE = {auto}
@@ -155,7 +156,7 @@ def test_non_additive_revision_needs_an_explicit_upgrade(sqlite_url, with_revisi
         "The results database needs schema revision(s) 0099, which are not applied "
         "automatically; stop every run on it, then run 'ablate db upgrade --storage URL'."
     )
-    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0004", "0099")
+    assert migrate.upgrade(engine, explicit=True) == migrate.Upgrade("0005", "0099")
 
 
 def test_database_newer_than_this_ablate_is_refused(sqlite_url):
@@ -247,7 +248,7 @@ def test_0003_adds_the_git_diff_of_trials_recorded_before_it_as_null(sqlite_url)
             {"t": NOW},
         )
     ensure_schema(engine)
-    assert _revision(engine) == "0004"
+    assert _revision(engine) == migrate.HEAD
     assert migrate.schema_drift(engine) == []
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT git_commit, git_diff FROM ablate_trial")).all()
@@ -273,10 +274,25 @@ def test_0004_gives_trials_recorded_before_it_no_phase_no_data_path_and_no_peak(
             {"t": NOW},
         )
     ensure_schema(engine)
-    assert _revision(engine) == "0004"
+    assert _revision(engine) == migrate.HEAD
     assert migrate.schema_drift(engine) == []
     with engine.connect() as connection:
         rows = connection.execute(
             text("SELECT phase, data_path, peak_memory_bytes FROM ablate_trial")
         ).all()
     assert [tuple(r) for r in rows] == [("", "", None)]
+
+
+def test_0005_adds_an_empty_estimate_table_to_a_database_at_0004(sqlite_url):
+    from alembic import command
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0004")
+    _insert_study(engine)
+    assert "ablate_estimate" not in inspect(engine).get_table_names()
+    ensure_schema(engine)
+    assert _revision(engine) == migrate.HEAD
+    assert migrate.schema_drift(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM ablate_estimate")).scalar() == 0

@@ -3,6 +3,7 @@ and through the CLI, the dry run's numbers from the epochs the database holds.""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from ablate.cli import app
 from ablate.scheduler._estimate import (
     Basis,
+    clock_text,
     duration_text,
     estimate_study,
     eta_line,
@@ -104,11 +106,12 @@ def test_dry_run_and_status_estimate_from_the_epochs_stored(workdir: Path) -> No
     con.close()
     mean = {key: total / count for key, total, count in rows}
     lines = [
-        f"  modality={m}: 1 run(s) ≈ {duration_text(mean[k] * 2)} ({mean[k]:.3g}s/epoch)"
+        f"  modality={m}: 1 run(s) ≈ {duration_text(mean[k] * 2)} ({mean[k]:.3g}s/epoch, "
+        "timed 2 epochs)"
         for m, k in (("social", SOCIAL), ("fused", FUSED))
     ]
     output = dry.output.splitlines()
-    assert "Estimated time, from the epochs timed so far:" in output
+    assert "Estimated time (training epochs only):" in output
     assert all(line in output for line in lines), dry.output
     total = max(mean[SOCIAL], mean[FUSED]) * 2  # one run on each of the 2 slots
     assert f"≈ {duration_text(total)} in all on 2 slot(s)" in output
@@ -133,7 +136,53 @@ def _status_eta(workdir: Path, runner: CliRunner) -> tuple[str, float]:
     return status.output, seconds[0]
 
 
-def test_dry_run_of_a_study_never_run_says_the_first_runs_will_tell(workdir: Path) -> None:
-    dry = CliRunner().invoke(app, ["run", str(tiny_study(workdir / "t.yaml")), "--dry-run"])
+def test_dry_run_of_a_study_never_run_without_a_probe_says_the_first_runs_will_tell(
+    workdir: Path,
+) -> None:
+    study = str(tiny_study(workdir / "t.yaml"))
+    dry = CliRunner().invoke(app, ["run", study, "--dry-run", "--gpus", "cpu", "--no-probe"])
     assert dry.exit_code == 0, dry.output
     assert "No epoch timed yet: the first runs will tell (see ablate status)." in dry.output
+
+
+@pytest.mark.slow
+def test_a_finished_run_reports_its_estimate_against_what_it_took(workdir: Path) -> None:
+    """A partial run (seed 0) times both cells; the run of seed 1 is estimated from
+    it, and says how far off that was. The bound is loose (a factor of 3) because this shared
+    2-core machine is noisy and the estimate counts training epochs only."""
+    runner = CliRunner()
+    study = tiny_study(workdir / "tiny.yaml", seeds="[0]", epochs=3)
+    first = runner.invoke(app, ["run", str(study), "--gpus", "cpu", "--no-live"])
+    assert first.exit_code == 0, first.output
+    con = sqlite3.connect(workdir / "db" / "ablate.sqlite")
+    (probed,) = con.execute("select sources from ablate_estimate").fetchone()
+    assert probed == "cells: 2 probed"  # nothing timed yet: probed on the slot's worker
+    timed = con.execute(
+        "select sum(e.seconds) / count(*) from ablate_epoch e "
+        "join ablate_trial t on t.id = e.trial_id group by t.cell_key"
+    ).fetchall()
+    tiny_study(workdir / "tiny.yaml", seeds="[0, 1]", epochs=3)
+    second = runner.invoke(app, ["run", str(study), "--gpus", "cpu", "--no-live"])
+    assert second.exit_code == 0, second.output
+    estimated, took, sources, runs = con.execute(
+        "select estimated_s, took_s, sources, runs from ablate_estimate order by id desc"
+    ).fetchone()
+    con.close()
+    assert (sources, runs) == ("cells: 2 timed", 2)
+    assert estimated == pytest.approx(sum(mean * 3 for (mean,) in timed))  # one slot
+    error = 100 * (took - estimated) / estimated
+    line = f"Time: estimated {clock_text(estimated)}, took {clock_text(took)} ({error:+.0f} %)"
+    assert line in second.output.splitlines(), second.output
+    assert 1 / 3 <= took / estimated <= 3, line
+    status = runner.invoke(app, ["status", "--study", "tiny"])
+    assert f"  last run (2 run(s) on 1 slot(s), cells: 2 timed): {line[6:]}" in status.output
+
+
+@pytest.mark.slow
+def test_dry_run_of_a_study_never_run_probes_each_model(workdir: Path) -> None:
+    study = str(tiny_study(workdir / "t.yaml"))
+    dry = CliRunner().invoke(app, ["run", study, "--dry-run", "--gpus", "cpu"])
+    assert dry.exit_code == 0, dry.output
+    cells = [line for line in dry.output.splitlines() if line.startswith("  modality=")]
+    assert len(cells) == 2 and all(re.search(r"s/epoch, probe [1-5] steps?\)$", c) for c in cells)
+    assert re.search(r"^≈ .+ in all on 1 slot\(s\)$", dry.output, re.MULTILINE), dry.output
