@@ -188,6 +188,14 @@ class DevicePool:
         with self._lock:
             self._reserved.pop(slot.key, None)
 
+    def measured(self, slot: Slot, nbytes: int) -> None:
+        """The trial on ``slot`` measured its need (after its first batch): a reservation
+        still pending for it counts those bytes instead of the estimate."""
+        with self._lock:
+            reservation = self._reserved.get(slot.key)
+            if reservation is not None:
+                reservation.nbytes = nbytes
+
     def release(self, slot: Slot) -> None:
         """The trial on ``slot`` has ended; the slot is free again (idempotent)."""
         with self._lock:

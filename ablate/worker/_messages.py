@@ -60,6 +60,15 @@ class Allocated:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """After the trial's first training batch: its peak memory so far, which is what it
+    needs (CUDA: allocated device memory; CPU: the process's peak resident set)."""
+
+    peak_memory_bytes: int | None
+    data_path: str  # resident | stream | '' (a task that does not say)
+
+
+@dataclass(frozen=True)
 class EpochDone:
     result: EpochResult
     replayed: bool  # re-sent from a checkpoint after a resume
@@ -89,4 +98,6 @@ class TrialFailed:
 
 
 ToWorker = RunTrial | CheckNames | PruneAnswer | Exit
-FromWorker = NamesChecked | Allocated | EpochDone | AskPrune | Note | TrialDone | TrialFailed
+FromWorker = (
+    NamesChecked | Allocated | Measured | EpochDone | AskPrune | Note | TrialDone | TrialFailed
+)
