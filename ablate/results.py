@@ -116,6 +116,9 @@ class TrialResult:
     batch_size: int
     resumed_from_epoch: int
     device: str
+    data_path: str = ""  # resident | stream ('' where the task does not say)
+    # CUDA: the trial's peak allocated device memory; CPU: the worker's peak resident set
+    peak_memory_bytes: int | None = None
 
     @property
     def splits(self) -> tuple[SplitScores, ...]:

@@ -111,6 +111,8 @@ def _trial_record(row: TrialRow) -> TrialRecord:
         versions=row.versions,
         log_path=row.log_path,
         batch_size=row.batch_size,
+        data_path=row.data_path,
+        peak_memory_bytes=row.peak_memory_bytes,
     )
 
 

@@ -56,3 +56,5 @@ class TrialRecord:
     versions: dict[str, Any]
     log_path: str
     batch_size: int | None
+    data_path: str = ""  # resident | stream ('' not recorded)
+    peak_memory_bytes: int | None = None

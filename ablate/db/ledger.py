@@ -157,8 +157,9 @@ def complete(engine: Engine, row_id: int, result: TrialResult, *, device: str) -
         )  # fmt: skip
         if done:
             writer.set_trial_fields(
-                session, row_id, device=device, resumed_from_epoch=result.resumed_from_epoch
-            )
+                session, row_id, device=device, resumed_from_epoch=result.resumed_from_epoch,
+                data_path=result.data_path, peak_memory_bytes=result.peak_memory_bytes,
+            )  # fmt: skip
         return done
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ablate._plugins import CodeRef
+from ablate.data._placement import DataPlacement
 from ablate.errors import UsageError
 from ablate.results import ErrorKind, FitStatus, TrialState
 from ablate.scheduler import _ledger
@@ -20,13 +21,14 @@ from ablate.scheduler._provenance import package_versions, user_code, user_diff
 from ablate.scheduler._recorder import Recorder
 from ablate.scheduler._sizing import Sizer
 from ablate.scheduler._workers import Workers
-from ablate.scheduler.devices import DevicePool, Slot
-from ablate.spec import StudySpec, TrialConfig, cell_key, resolve
+from ablate.scheduler.devices import GIB, DevicePool, Slot
+from ablate.spec import ResourceSpec, StudySpec, TrialConfig, cell_key, resolve
 from ablate.worker import WorkerTask
 from ablate.worker._messages import (
     Allocated,
     AskPrune,
     EpochDone,
+    Measured,
     Note,
     PruneAnswer,
     RunTrial,
@@ -36,6 +38,19 @@ from ablate.worker._messages import (
 
 if TYPE_CHECKING:
     from ablate.scheduler._runner import RunOptions
+
+
+def placement_of(resources: ResourceSpec) -> DataPlacement:
+    """The study's data placement and memory caps, in bytes, for its workers."""
+
+    def nbytes(gb: float | None) -> int | None:
+        return None if gb is None else int(gb * GIB)
+
+    return DataPlacement(
+        requested=resources.data_placement,
+        gpu_cap_bytes=nbytes(resources.gpu_memory_gb),
+        host_cap_bytes=nbytes(resources.host_memory_gb),
+    )
 
 
 class Trials:
@@ -159,6 +174,7 @@ class Trials:
             log_path=str(log), fault=self.options.fault,
             prunable=self._prunable(config),
             plugins=self._plugins, task_ref=self._task_ref,
+            placement=placement_of(self.spec.resources),
         )  # fmt: skip
         worker = self._workers.get(slot)
         worker.conn.send(RunTrial(task))
@@ -184,6 +200,9 @@ class Trials:
         match message:
             case Allocated():
                 self.pool.mark_allocated(active.slot)
+            case Measured(nbytes, _data_path):
+                if nbytes is not None:
+                    self.pool.measured(active.slot, nbytes)
             case EpochDone(result, replayed):
                 self.epochs_seen += 1
                 self.recorder.epoch(active.row_id, result)

@@ -135,7 +135,24 @@ class ResourceSpec(Frozen):
     """How runs are executed and kept; none of it changes what a run computes."""
 
     max_retries: int = Field(2, ge=0, le=100)
-    gpu_memory_gb: float | None = Field(None, gt=0.0)
+    gpu_memory_gb: float | None = Field(
+        None,
+        gt=0.0,
+        description="the most GPU memory one trial may take (its rows resident, model, "
+        "activations); a trial whose rows do not fit beside its model streams them",
+    )
+    host_memory_gb: float | None = Field(
+        None,
+        gt=0.0,
+        description="the most host memory one trial on a CPU slot may hold resident; "
+        "with data_placement 'resident', rows over it are streamed instead",
+    )
+    data_placement: Literal["auto", "resident", "stream"] = Field(
+        "auto",
+        description="how a trial holds its rows: 'resident' (copied onto its device once), "
+        "'stream' (each batch read from the memory-mapped cache, prefetched) or 'auto' "
+        "(stream on CPU slots, resident on a GPU where it fits); the batches are the same",
+    )
     keep_best_weights: bool = Field(
         True,
         description="save the model at its best-validation epoch next to the checkpoint "

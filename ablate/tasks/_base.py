@@ -38,6 +38,8 @@ class TaskData(Protocol):
     None) keep one fixed order: that is what makes a resumed run equal an uninterrupted one.
     The loop uses each batch before it asks for the next, so a task may reuse the memory of
     one batch for the next. ``ablate.tasks.TensorData`` does all this for in-memory tensors.
+    Data that may also say how it holds its rows gives a ``data_path`` attribute
+    ('resident' or 'stream'); each trial records it.
     """
 
     @property

@@ -12,16 +12,19 @@ from ablate.tasks._base import Task, UserLoop
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ablate.data._placement import DataPlacement
 
-def load_task(ref: CodeRef | None) -> Task | UserLoop:
-    """The built-in URFC task for None; else what ``ref`` names: a ``Task`` subclass
-    (made with no arguments), a ``Task`` instance, or a function ``train(config, trial)``.
+
+def load_task(ref: CodeRef | None, *, placement: DataPlacement | None = None) -> Task | UserLoop:
+    """The built-in URFC task for None (holding its rows as ``placement`` says); else what
+    ``ref`` names: a ``Task`` subclass (made with no arguments), a ``Task`` instance, or a
+    function ``train(config, trial)``.
 
     Anything else is a usage error naming the reference, found before a trial trains."""
     if ref is None:
         from ablate.tasks.urfc import URFC
 
-        return URFC()
+        return URFC(placement)
     found = load_object(ref)
     if inspect.isclass(found) and issubclass(found, Task):
         try:
@@ -48,11 +51,13 @@ def task_of(text: str | None, *, base: Path) -> Task | UserLoop:
     return load_task(None if text is None else parse_ref(text, base=base, attribute=True))
 
 
-def load_code(plugins: tuple[CodeRef, ...], task: CodeRef | None) -> Task | UserLoop:
+def load_code(
+    plugins: tuple[CodeRef, ...], task: CodeRef | None, *, placement: DataPlacement | None = None
+) -> Task | UserLoop:
     """What a study's runs are trained with, loaded as every trainer loads it (the workers,
     ``ablate check``, ``ablate rerun``): its plugins imported (once per process, before any
     model is built), then its task (the built-in URFC task when it names none)."""
     from ablate.models import import_plugins  # torch: only where something will train
 
     import_plugins(plugins)
-    return load_task(task)
+    return load_task(task, placement=placement)

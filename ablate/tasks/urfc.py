@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ablate.data import ensure_dataset, open_cache
+from ablate.data._placement import DataPlacement, Decision
 from ablate.data.loader import DeviceData
 from ablate.models import build_model, compute_loss, count_flops
 from ablate.spec import TrialConfig
@@ -30,6 +31,15 @@ class URFCData:
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.device_data.class_names
+
+    @property
+    def data_path(self) -> str:
+        return self.device_data.data_path
+
+    @property
+    def data_placement(self) -> Decision:
+        """The path and why it was chosen (for the trial's log)."""
+        return self.device_data.decision
 
     def num_samples(self, split: str) -> int:
         return self.device_data.num_samples(split)
@@ -48,11 +58,19 @@ def channels_last(config: TrialConfig, device: torch.device) -> bool:
 
 
 class URFC(Task):
-    """Images (B,3,S,S) and visit tensors (B,7,26,24) → one of the cache's classes."""
+    """Images (B,3,S,S) and visit tensors (B,7,26,24) → one of the cache's classes.
+
+    ``placement``: how its trials hold their rows (the study's ``resources``; by default
+    ``auto``); it changes memory and speed, never a number."""
+
+    def __init__(self, placement: DataPlacement | None = None) -> None:
+        self.placement = placement or DataPlacement()
 
     def load(self, config: TrialConfig, *, device: torch.device, data_root: Path) -> URFCData:
         cache = open_cache(ensure_dataset(config.data, root=data_root))
-        return URFCData(DeviceData.load(cache, config.data, device=device))
+        return URFCData(
+            DeviceData.load(cache, config.data, device=device, placement=self.placement)
+        )
 
     def build_model(
         self, config: TrialConfig, *, num_classes: int, device: torch.device

@@ -20,6 +20,10 @@ class Reporter(Protocol):
     def note(self, text: str) -> None:
         """Something the person running the study should know (e.g. a damaged checkpoint)."""
 
+    def measured(self, peak_memory_bytes: int | None, data_path: str) -> None:
+        """After the trial's first training batch: its peak memory so far (its real need,
+        activations included) and how it holds its data ('resident', 'stream' or '')."""
+
 
 class NullReporter:
     """A reporter that records epochs in a list; for direct calls and tests."""
@@ -27,9 +31,13 @@ class NullReporter:
     def __init__(self) -> None:
         self.epochs: list[EpochResult] = []
         self.notes: list[str] = []
+        self.measurements: list[tuple[int | None, str]] = []
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def measured(self, peak_memory_bytes: int | None, data_path: str) -> None:
+        self.measurements.append((peak_memory_bytes, data_path))
 
     def epoch(self, report: EpochResult, *, replayed: bool) -> None:
         self.epochs.append(report)

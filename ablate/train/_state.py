@@ -69,6 +69,8 @@ def trial_result(
     batch_size: int,
     resumed_from: int,
     device: str,
+    data_path: str = "",
+    peak_memory_bytes: int | None = None,
 ) -> TrialResult:
     return TrialResult(
         status=status,
@@ -81,4 +83,6 @@ def trial_result(
         batch_size=batch_size,
         resumed_from_epoch=resumed_from,
         device=device,
+        data_path=data_path,
+        peak_memory_bytes=peak_memory_bytes,
     )

@@ -24,6 +24,7 @@ from ablate.errors import UsageError
 from ablate.results import EpochResult, FitStatus, SplitScores, TrialResult
 from ablate.spec import TrialConfig
 from ablate.tasks import UserLoop
+from ablate.train._memory import peak_memory_bytes
 from ablate.train._metrics import confusion_matrix, scores_from_confusion
 from ablate.train._report import Reporter
 from ablate.train._state import objective, trial_result
@@ -183,4 +184,5 @@ def fit_user_loop(
     return trial_result(
         status, best, n_params=0, flops=None, batch_size=config.train.batch_size,
         resumed_from=handle.resumed_from, device=device,
+        peak_memory_bytes=peak_memory_bytes(torch.device(device)),
     )  # fmt: skip

@@ -29,6 +29,7 @@ from ablate.spec import DataSpec, TrialConfig
 from ablate.tasks import Task, TaskData, UserLoop
 from ablate.tasks.urfc import URFC, URFCData
 from ablate.train._lr import cosine_lr
+from ablate.train._memory import peak_memory_bytes
 from ablate.train._metrics import confusion_matrix, scores_from_confusion
 from ablate.train._report import Reporter
 from ablate.train._state import (
@@ -136,6 +137,7 @@ class _Trial:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     steps_per_epoch: int
+    measured: bool = False  # the peak after the first training batch was reported
 
 
 def _setup(config: TrialConfig, device: torch.device, task: Task, data: TaskData) -> _Trial:
@@ -183,6 +185,7 @@ def fit(
     elif isinstance(data, DeviceData):  # a caller that loaded URFC data itself
         data = URFCData(data)
     trial = _setup(config, torch_device, task, data)
+    data_path = data_path_of(data)
     n_params = count_parameters(trial.model)
 
     start, best, history, flops = 0, empty_best(), [], None
@@ -206,7 +209,8 @@ def fit(
     def result(status: FitStatus) -> TrialResult:
         return trial_result(
             status, best, n_params=n_params, flops=flops, batch_size=config.train.batch_size,
-            resumed_from=start, device=device,
+            resumed_from=start, device=device, data_path=data_path,
+            peak_memory_bytes=peak_memory_bytes(torch_device),
         )  # fmt: skip
 
     for epoch in range(start + 1, config.train.epochs + 1):
@@ -257,6 +261,11 @@ def fit(
         if epoch < config.train.epochs and report.should_prune(epoch, value):
             return result(FitStatus.PRUNED)
     return result(FitStatus.COMPLETE)
+
+
+def data_path_of(data: TaskData) -> str:
+    """How a task's data holds its rows, if it says (``data_path``: 'resident' | 'stream')."""
+    return str(getattr(data, "data_path", ""))
 
 
 def note_threads(report: Reporter, trained_with: int | None) -> None:
@@ -314,6 +323,9 @@ def _train_epoch(
         if train.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
         optimizer.step()
+        if not trial.measured:  # activations and optimiser state exist now: the real need
+            trial.measured = True
+            report.measured(peak_memory_bytes(trial.device), data_path_of(trial.data))
         n = labels.shape[0]
         seen += n
         _accumulate(sums, "train_loss", total.detach().float() * n)

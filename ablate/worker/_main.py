@@ -29,6 +29,7 @@ from ablate.worker._messages import (
     CheckNames,
     EpochDone,
     Exit,
+    Measured,
     ModelsProbed,
     NamesChecked,
     Note,
@@ -72,6 +73,15 @@ class PipeReporter:
     def note(self, text: str) -> None:
         self._conn.send(Note(text))
         print(text, flush=True)
+
+    def measured(self, peak_memory_bytes: int | None, data_path: str) -> None:
+        self._conn.send(Measured(peak_memory_bytes, data_path))
+        if peak_memory_bytes is not None:
+            print(
+                f"after the first batch: peak memory {peak_memory_bytes / 2**30:.2f} GiB "
+                f"(data: {data_path or 'the task holds it'})",
+                flush=True,
+            )
 
     def should_prune(self, epoch: int, value: float) -> bool:
         if not self._prunable:
@@ -178,9 +188,11 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     import torch
 
     from ablate.tasks import load_code
+    from ablate.train._memory import reset_peak_memory
     from ablate.train.fit import fit, load_task_data
 
     _redirect_output(task.log_path)
+    reset_peak_memory(torch.device(task.device))
     config = task.config
     print(
         f"trial of {config.study}: cell={config.cell} params={config.params} seed={config.seed} "
@@ -189,14 +201,19 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
     )
     reporter = PipeReporter(conn, stop, parse_faults(task.fault), config, prunable=task.prunable)
     try:
-        runner = load_code(task.plugins, task.task_ref)  # before the model is built
-        key = f"{task.data_root}|{task.device}|{task.task_ref}|{config.data.model_dump_json()}"
+        # before the model is built
+        runner = load_code(task.plugins, task.task_ref, placement=task.placement)
+        key = (
+            f"{task.data_root}|{task.device}|{task.task_ref}|{task.placement}|"
+            f"{config.data.model_dump_json()}"
+        )
         if held.get("key") != key:
             held.clear()  # free the previous trial's arrays before loading new ones
             held["data"] = load_task_data(
                 runner, config, data_root=Path(task.data_root), device=torch.device(task.device)
             )
             held["key"] = key
+        _tell_placement(held["data"], reporter)
         result = fit(
             config,
             device=task.device,
@@ -219,6 +236,16 @@ def _run_task(task: WorkerTask, conn: Connection, stop: Event, held: dict[str, A
         if task.device.startswith("cuda"):
             torch.cuda.empty_cache()
     return True
+
+
+def _tell_placement(data: Any, reporter: PipeReporter) -> None:
+    """The trial's log says how it holds its rows; a 'resident' that did not fit is a note."""
+    decision = getattr(data, "data_placement", None)
+    if decision is None:
+        return
+    print(f"data: {decision.path} ({decision.reason})", flush=True)
+    if decision.overridden:
+        reporter.note(f"data: {decision.reason}")
 
 
 def _failed(conn: Connection, kind: ErrorKind) -> bool:

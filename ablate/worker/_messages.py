@@ -76,6 +76,15 @@ class Allocated:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """After the trial's first training batch: its peak memory so far, which is what it
+    needs (CUDA: allocated device memory; CPU: the process's peak resident set)."""
+
+    peak_memory_bytes: int | None
+    data_path: str  # resident | stream | '' (a task that does not say)
+
+
+@dataclass(frozen=True)
 class EpochDone:
     result: EpochResult
     replayed: bool  # re-sent from a checkpoint after a resume
@@ -106,5 +115,13 @@ class TrialFailed:
 
 ToWorker = RunTrial | CheckNames | ProbeModels | PruneAnswer | Exit
 FromWorker = (
-    NamesChecked | ModelsProbed | Allocated | EpochDone | AskPrune | Note | TrialDone | TrialFailed
+    NamesChecked
+    | ModelsProbed
+    | Allocated
+    | Measured
+    | EpochDone
+    | AskPrune
+    | Note
+    | TrialDone
+    | TrialFailed
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ablate._plugins import CodeRef
+from ablate.data._placement import DataPlacement
 from ablate.spec import TrialConfig
 
 # The thread-pool sizes a slot sets in its worker's environment (``Slot.env``); the CPU fork
@@ -26,3 +27,5 @@ class WorkerTask:
     # them (once per process) before it builds the model, spawned and forked alike.
     plugins: tuple[CodeRef, ...] = ()
     task_ref: CodeRef | None = None  # the study's own task (None: the built-in URFC task)
+    # the study's resources: how the built-in task holds its rows
+    placement: DataPlacement = field(default_factory=DataPlacement)
