@@ -49,9 +49,9 @@ def disk_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
-# A streaming trial holds a few batches of rows: the one in use, the next (prefetched) and the
-# one being gathered from the memory map.
-STREAM_BATCHES = 3
+# A streaming trial holds a ring of batches: the one the loop uses, the prefetch queue's
+# and the one being gathered from the memory map (ablate.data._stream: PREFETCH + 2).
+STREAM_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,10 @@ def data_memory(
     )
 
 
-def planned_rows(data: DataSpec, *, data_root: Path) -> dict[str, int] | None:
-    """Rows of each split a trial of ``data`` trains and evaluates on, before it runs: from
-    its cache's manifest, or for synthetic data not generated yet from its size and fractions
-    (the split is stratified per class: a few rows off); None for a cache not prepared yet."""
+def planned_manifest(data: DataSpec, *, data_root: Path) -> dict[str, Any] | None:
+    """The manifest of the cache a trial of ``data`` reads, before it runs; for synthetic data
+    not generated yet, the split counts prepare will give it (the split is stratified per
+    class: a few rows off); None for a cache not prepared yet."""
     from ablate.data._ensure import synthetic_key
     from ablate.data.cache import check_cache
 
@@ -100,10 +100,15 @@ def planned_rows(data: DataSpec, *, data_root: Path) -> dict[str, int] | None:
     else:
         path = Path(data_root) / "synthetic" / synthetic_key(data) / "cache"
     try:
-        return training_rows(check_cache(path), data.train_limit)
+        return check_cache(path)
     except DataError:
         if data.source == "cache":
             return None
     val, test = round(data.n * data.val_fraction), round(data.n * data.test_fraction)
-    rows = {"train": data.n - val - test, "val": val, "test": test}
-    return training_rows({"split_counts": rows}, data.train_limit)
+    return {"split_counts": {"train": data.n - val - test, "val": val, "test": test}}
+
+
+def planned_rows(data: DataSpec, *, data_root: Path) -> dict[str, int] | None:
+    """Rows of each split a trial of ``data`` trains and evaluates on (``planned_manifest``)."""
+    manifest = planned_manifest(data, data_root=data_root)
+    return None if manifest is None else training_rows(manifest, data.train_limit)

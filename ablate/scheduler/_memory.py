@@ -15,17 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from ablate.data._memory import ROW_BYTES, residency_bytes
+from ablate.data._memory import ROW_BYTES, STREAM_BATCHES, residency_bytes
+from ablate.data._placement import DataPath, DataPlacement, Requested, choose_data_path
 
 if TYPE_CHECKING:
     from ablate.db import PeakMemory
 
 MIB = 1024**2
 GIB = 1024**3
-# The prefetch queue (2) + the batch the loop uses + the one being filled.
-STREAM_BATCHES = 4
 # What NVML sees of a trial beyond torch's allocated peak: the CUDA context, cuBLAS/cuDNN
 # workspaces, and the caching allocator's reserved-but-unallocated blocks.
 CUDA_CONTEXT_BYTES = 512 * MIB
@@ -33,8 +32,7 @@ ALLOCATOR_SLACK = 0.10
 # Per parameter, what does not grow with the batch: fp32 weights, gradients, Adam's moments.
 PARAM_STATE_BYTES = 16
 
-Placement = Literal["auto", "resident", "stream"]
-DataPath = Literal["resident", "stream"]
+Placement = Requested
 
 
 def size_text(nbytes: int) -> str:
@@ -138,16 +136,15 @@ def choose_path(
     cap_bytes: int | None,
     largest_bytes: int | None,
 ) -> DataPath:
-    """Where the trial's rows will live, as the loader decides it: a CPU slot streams from the
-    page cache; on a GPU, 'auto' holds them resident when the trial fits the study's cap and
-    the largest GPU, and 'resident' gives way to streaming only over the cap."""
-    if placement == "stream" or (placement == "auto" and not on_gpu):
-        return "stream"
-    if cap_bytes is not None and resident_bytes > cap_bytes:
-        return "stream"
-    if placement == "auto" and largest_bytes is not None and resident_bytes > largest_bytes:
-        return "stream"
-    return "resident"
+    """Where the trial's rows will live: the loader's own decision (``choose_data_path``),
+    asked with the largest GPU's memory for the free memory the trial will find there."""
+    decision = choose_data_path(
+        DataPlacement(requested=placement, gpu_cap_bytes=cap_bytes),
+        device_kind="cuda" if on_gpu else "cpu",
+        rows_bytes=resident_bytes,
+        device_free_bytes=largest_bytes,
+    )
+    return decision.path
 
 
 def trial_need(

@@ -4,15 +4,13 @@ and the model part its cell's earlier trials measured (the database), put togeth
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from ablate.data import synthetic_key
-from ablate.data.cache import MANIFEST
+from ablate.data._memory import planned_manifest
 from ablate.db import peak_memory_by_cell
 from ablate.scheduler._memory import Need, Placement, trial_need
 from ablate.scheduler.devices import DevicePool
@@ -28,25 +26,8 @@ from ablate.spec import (
 
 
 def placement(spec: StudySpec) -> Placement:
-    """The study's ``resources.data_placement`` ('auto' where this ablate has no such field:
-    the streaming path brings it)."""
-    return getattr(spec.resources, "data_placement", "auto")
-
-
-def data_manifest(data: DataSpec, *, root: Path) -> dict[str, Any] | None:
-    """The manifest of the cache a trial reads; for synthetic data not generated yet, the split
-    counts ``prepare`` will give it (to a row per class: prepare rounds each class); None for
-    a cache that does not exist yet."""
-    if data.source == "cache":
-        folder = Path(data.path) if data.path is not None else None
-    else:
-        folder = Path(root) / "synthetic" / synthetic_key(data) / "cache"
-    if folder is not None and (folder / MANIFEST).is_file():
-        return json.loads((folder / MANIFEST).read_text())
-    if data.source == "cache":
-        return None
-    val, test = round(data.n * data.val_fraction), round(data.n * data.test_fraction)
-    return {"split_counts": {"train": data.n - val - test, "val": val, "test": test}}
+    """The study's ``resources.data_placement``."""
+    return spec.resources.data_placement
 
 
 class Sizer:
@@ -62,7 +43,7 @@ class Sizer:
 
     def manifest(self, data: DataSpec) -> dict[str, Any] | None:
         if data not in self._manifests:
-            self._manifests[data] = data_manifest(data, root=self._root)
+            self._manifests[data] = planned_manifest(data, data_root=self._root)
         return self._manifests[data]
 
     def need(self, config: TrialConfig) -> Need | None:

@@ -186,7 +186,7 @@ def test_info_shows_size_on_disk_and_trial_memory(cache_small: Path) -> None:
         "rows": {"train": 20, "val": 18, "test": 18},
         "resident_bytes": {"train": 20 * ROW_BYTES, "val": 18 * ROW_BYTES, "test": 18 * ROW_BYTES},
         "batch_rows": 18,  # an evaluation batch of 32 is cut to the 18 rows of val and test
-        "streaming_bytes": 3 * 18 * ROW_BYTES,
+        "streaming_bytes": 4 * 18 * ROW_BYTES,
     }
     result = runner.invoke(app, ["data", "info", str(cache_small), *options])
     assert result.exit_code == 0, result.output
@@ -197,7 +197,7 @@ def test_info_shows_size_on_disk_and_trial_memory(cache_small: Path) -> None:
         "trial data, resident │ train 774.9 kB + val 697.4 kB + test 697.4 kB = 2.2 MB "
         "(train_limit 20)"
     ) in lines
-    assert "trial data, streaming │ 2.1 MB (3 batches of 18 rows)" in lines
+    assert "trial data, streaming │ 2.8 MB (4 batches of 18 rows)" in lines
 
 
 def test_prepare_progress_names_its_phase_with_rate_and_eta() -> None:

@@ -137,3 +137,10 @@ def test_a_batch_in_the_loops_hands_survives_the_prefetch(cache) -> None:
                 lambda k=k: pulled[0] >= min(k + PREFETCH + 2, len(expected)), timeout=30
             )
         assert all(torch.equal(x, y) for x, y in zip(batch, expected[k], strict=True)), k
+
+
+def test_the_memory_model_counts_the_stream_ring_the_loader_keeps():
+    from ablate.data._memory import STREAM_BATCHES
+    from ablate.data._stream import PREFETCH
+
+    assert STREAM_BATCHES == PREFETCH + 2

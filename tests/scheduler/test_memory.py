@@ -126,7 +126,7 @@ def test_the_nearest_measured_batch_size_is_scaled_from():
         ("auto", True, 10, None, 24, "resident"),
         ("auto", True, 30, None, 24, "stream"),  # over the largest GPU
         ("auto", True, 10, 8, 24, "stream"),  # over the cap
-        ("resident", True, 30, None, 24, "resident"),  # as asked: refused by the pool
+        ("resident", True, 30, None, 24, "stream"),  # as the loader: does not fit, streams
         ("resident", True, 10, 8, 24, "stream"),  # the cap wins
         ("stream", True, 1, None, 24, "stream"),
     ],
