@@ -1,4 +1,6 @@
-"""Training loader: DeviceData batches (CPU) against torchvision ImageFolder + PIL DataLoader.
+"""Training loader: DeviceData batches (CPU) against torchvision ImageFolder + PIL DataLoader,
+and DeviceData's two paths against each other (stream: batches gathered from the memory map by
+a prefetch thread; resident: the rows copied once).
 
     .venv/bin/python bench/bench_loader.py [--n 3000] [--batch 256]
 
@@ -19,14 +21,23 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from ablate.data import open_cache, prepare_cache, write_synthetic
+from ablate.data._placement import DataPlacement
 from ablate.data.loader import DeviceData
 from ablate.spec import DataSpec
 
 
-def _device_data_rate(cache_dir: Path, batch: int, epochs: int, device: str) -> float:
+def _device_data_rate(
+    cache_dir: Path, batch: int, epochs: int, device: str, path: str = "auto"
+) -> float:
     start = time.perf_counter()
-    loader = DeviceData.load(open_cache(cache_dir), DataSpec(), device=torch.device(device))
-    print(f"DeviceData.load on {device}: {time.perf_counter() - start:.2f} s (once per trial)")
+    placement = DataPlacement(requested=path)
+    loader = DeviceData.load(
+        open_cache(cache_dir), DataSpec(), device=torch.device(device), placement=placement
+    )
+    print(
+        f"DeviceData.load on {device} ({path}): {time.perf_counter() - start:.2f} s "
+        "(once per trial)"
+    )
     start = time.perf_counter()
     seen = 0
     for epoch in range(epochs):
@@ -69,8 +80,14 @@ def main() -> None:
         raw, cache = Path(tmp) / "raw", Path(tmp) / "cache"
         write_synthetic(raw, n=args.n, seed=0)
         prepare_cache(raw, cache, val_fraction=0.01, test_fraction=0.01)
-        fast = _device_data_rate(cache, args.batch, args.epochs, args.device)
-        print(f"DeviceData ({args.device}), {args.epochs} epochs : {fast:9,.0f} samples/s")
+        resident = _device_data_rate(cache, args.batch, args.epochs, args.device, "resident")
+        print(
+            f"DeviceData ({args.device}, resident), {args.epochs} epochs : "
+            f"{resident:9,.0f} samples/s"
+        )
+        fast = _device_data_rate(cache, args.batch, args.epochs, args.device, "stream")
+        print(f"DeviceData ({args.device}, stream), {args.epochs} epochs : {fast:9,.0f} samples/s"
+              f"  RATIO stream/resident {fast / resident:.2f}x")  # fmt: skip
         for workers in (0, min(os.cpu_count() or 1, 8)):
             slow = _image_folder_rate(raw, args.batch, args.epochs, workers)
             print(f"ImageFolder + PIL DataLoader, {workers} workers : {slow:9,.0f} samples/s"

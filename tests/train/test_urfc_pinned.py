@@ -1,7 +1,14 @@
 """The built-in URFC trainer is a task on the task interface; its numbers did not move.
 
 The values were computed by ``fit`` before the task interface existed (commit 602e4d3) on
-one CPU thread; a change that alters any of them changes every stored study's numbers."""
+one CPU thread; a change that alters any of them changes every stored study's numbers.
+
+Losses are compared to 1e-4 relative, not bit for bit: torch's CPU kernels pick their vector
+code by the processor's instruction set, so another machine's float sums differ in the last
+bits (the 5th session's VM gave 2.2183091905 for 2.2183099441, 3e-7 apart, on the very code
+that pinned them, and 5e-6 relative by the second epoch; a real change to the data, the model
+or the loss moves them by far more). Bit-identity on one machine is what the resume and
+data-path tests check; accuracies, counts, FLOPs and the run key stay exact here."""
 
 from __future__ import annotations
 
@@ -24,6 +31,10 @@ VAL = (0.1111111111111111, 0.0, 0.022222222222222223, 2.1969725997359664)
 TEST = (0.1111111111111111, 0.0, 0.022222222222222223, 2.197927545618128)
 
 
+def _close(*values: float) -> tuple:
+    return tuple(pytest.approx(v, rel=1e-4, abs=0.0) for v in values)
+
+
 def test_a_tiny_urfc_trial_gives_the_numbers_it_gave_before(tmp_path: Path) -> None:
     import torch
 
@@ -37,9 +48,12 @@ def test_a_tiny_urfc_trial_gives_the_numbers_it_gave_before(tmp_path: Path) -> N
                      report=report)  # fmt: skip
     finally:
         torch.set_num_threads(before)
-    assert [(e.train_loss, e.val_loss, e.val_accuracy, e.lr) for e in report.epochs] == EPOCHS
+    epochs = [(e.train_loss, e.val_loss, e.val_accuracy, e.lr) for e in report.epochs]
+    assert [(e[2], e[3]) for e in epochs] == [(e[2], e[3]) for e in EPOCHS]
+    assert [(e[0], e[1]) for e in epochs] == [_close(e[0], e[1]) for e in EPOCHS]
     for scores, pinned in ((result.val, VAL), (result.test, TEST)):
-        assert (scores.accuracy, scores.kappa, scores.macro_f1, scores.loss) == pinned
+        assert (scores.accuracy, scores.kappa, scores.macro_f1) == pinned[:3]
+        assert scores.loss == _close(pinned[3])[0]
     assert result.test.classes.confusion == tuple(tuple(6 if j == 6 else 0 for j in range(9))
                                                   for _ in range(9))  # fmt: skip
     assert (
