@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,6 +42,14 @@ class MappedSplit:
         labels = torch.from_numpy(np.ascontiguousarray(np.asarray(cache.labels)[rows]))
         return cls(cache.images, cache.visits, np.asarray(rows, dtype=np.int64), labels)
 
+    def __post_init__(self) -> None:
+        # Torch views of the maps (no copy): index_select gathers ~2x faster than np.take. The
+        # maps are read-only and only ever read, which is what torch's warning is about.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.image_view = torch.from_numpy(self.images)
+            self.visit_view = torch.from_numpy(self.visits.view(np.int16))
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -55,11 +64,12 @@ class _Tiles:
 
     def gather(self, split: MappedSplit, index: torch.Tensor, visits: torch.Tensor) -> int:
         """The rows at ``index`` into ``tiles`` and, as float32, into ``visits``."""
-        rows = split.rows[index.numpy()]
+        rows = torch.from_numpy(split.rows[index.numpy()])
         count = len(rows)
-        np.take(split.images, rows, axis=0, out=self.tiles.numpy()[:count], mode="clip")
-        np.take(split.visits, rows, axis=0, out=self.counts[:count], mode="clip")
-        visits.numpy()[:count] = self.counts[:count]  # exact: counts < 2**24
+        torch.index_select(split.image_view, 0, rows, out=self.tiles[:count])
+        counts = self.counts[:count]
+        torch.index_select(split.visit_view, 0, rows, out=torch.from_numpy(counts.view(np.int16)))
+        visits.numpy()[:count] = counts  # exact: counts < 2**24
         return count
 
 
